@@ -4940,7 +4940,7 @@ _STANDINGS_SHORT = {
     "mp": "matches played",
     "w": "won",
     "d": "drawn",
-    "l": "lost",
+    "l": "lost losses",
     "pts": "points",
     "pt": "points",
     "gf": "goals for",
@@ -5021,13 +5021,14 @@ _HOW_MANY_OF_A_COLUMN = re.compile(
 
 def _key_column(records: list[dict[str, Any]], noun: str) -> str | None:
     """The column a plural or singular `noun` names ("teams": `Team`), when each record holds its own value there
-    (one team per row); None otherwise."""
+    (one team per row; an empty cell or a placeholder, `_NO_VALUE`, holds none: audit 86 v08); None otherwise."""
     keys = [k for k in records[0]["keys"] if k]
     named = [k for k in keys if stem(k.lower()) == stem(noun.lower())]
     if len(named) != 1 or any(named[0] not in u["keys"] for u in records):
         return None
     values = [u["fields"][u["keys"].index(named[0])].strip() for u in records]
-    return named[0] if all(values) and len(set(values)) == len(values) else None
+    values = [v for v in values if v and v.lower() not in _NO_VALUE]
+    return named[0] if values and len(set(values)) == len(values) else None
 
 
 def _rows_of_a_column(units: list[dict[str, Any]], q: str) -> str | None:
@@ -5041,6 +5042,13 @@ def _rows_of_a_column(units: list[dict[str, Any]], q: str) -> str | None:
     key = _key_column(records, asked.group(1))
     if key is None:
         return None
+    cells = [u["fields"][u["keys"].index(key)].strip() if key in u["keys"] else "" for u in records]
+    filled = [c for c in cells if c and c.lower() not in _NO_VALUE]
+    if len(filled) < len(cells):  # 'n/a', '-', 'TBC' or an empty cell writes no email: no one counted (audit 86 v08)
+        return (
+            f"{len(filled):,}\nCounted: records of the table whose {key!r} cell is filled, among {len(records):,} "
+            f"rows ({len(records) - len(filled):,} empty or a placeholder such as 'n/a'; header row and notes aside)."
+        )
     return f"{len(records):,}\nCounted: records of the table, one {key!r} each (its header row and notes aside)."
 
 
@@ -5880,15 +5888,19 @@ def date_extreme(state: dict[str, Any], query: str) -> str | None:
 
 
 _FILLED = re.compile(
-    r"(?i)^\s*how\s+many\s+(?P<noun>[\w-]+)\s+(?:(?:have|has|give|list|show)\s+(?:(?P<empty>an?\s+empty|a\s+blank|"
+    r"(?i)^\s*how\s+many\s+(?P<noun>[\w-]+)\s+(?:(?:(?P<lack>(?:don['’]?t|do\s+not|doesn['’]?t|does\s+not)\s+"
+    r"(?:have|give|list|show)|lacks?)|have|has|give|list|show)\s+(?:(?P<empty>an?\s+empty|a\s+blank|"
     r"no)\s+|(?:a|an|the|any|some)\s+)?(?P<words>(?:[\w-]+\s+){0,2}?[\w-]+)(?:\s+(?P<state>filled(?:\s+in)?|"
     r"set|given|empty|blank|missing))?|(?:are|is)\s+missing\s+(?:(?:a|an|the)\s+)?(?P<missing>(?:[\w-]+\s+){0,2}?[\w-]+))"
     r"\s*[?.!]*\s*$"
 )
 
 
-_NO_VALUE = frozenset("n/a na - -- — – none null nil (none) ?".split())
-"""What a cell writes for "no value" ('n/a', '-', '—', 'none'): as empty as an empty cell (audit 85 v07)."""
+_NO_VALUE = frozenset(
+    "n/a na n.a. - -- — – none null nil (none) ? ?? tbc tbd tba unknown n/k empty (empty) (blank) blank".split()
+)
+"""What a cell writes for "no value" ('n/a', '-', '—', 'none') or for one not known yet ('TBC', 'TBD', 'unknown'): as
+empty as an empty cell (audits 85 v07, 86 v08)."""
 _ROWS_ASKED = frozenset("rows row records record entries entry lines line".split())
 """What "How many rows have an email?" counts: the rows themselves, whatever they are of (or the people of a list of
 people, `_PEOPLE_NOUNS`): a count even when every row, or none, has the cell filled."""
@@ -5898,6 +5910,8 @@ def _filled_negation(query: str) -> bool:
     """Whether the one negation of `query` is the "no" of "How many rows have no email?", which `filled_count`
     reads (as empty cells) and `unmodelled` would have every counting rule step aside for."""
     m = _FILLED.match(" ".join(query.split()))
+    if m is not None and m.group("lack") and not m.group("empty"):  # "How many people don't have an email?"
+        return not unmodelled(m.string[: m.start("lack")] + "have" + m.string[m.end("lack") :])
     if m is None or (m.group("empty") or "").lower() != "no":
         return False
     return not unmodelled(m.string[: m.start("empty")] + m.string[m.end("empty") :])
@@ -5933,6 +5947,10 @@ def filled_count(state: dict[str, Any], query: str) -> str | None:
     empty = bool(
         m.group("missing") or m.group("empty") or (m.group("state") or "").lower() in ("empty", "blank", "missing")
     )
+    if m.group("lack"):  # "don't have an email": the empty ones; "don't have an empty email", a double negation
+        if m.group("empty") or m.group("state"):
+            return None
+        empty = True
     n = sum(1 for c in cells if not c) if empty else sum(1 for c in cells if c)
     said = "empty" if empty else "filled"
     return (
@@ -7012,21 +7030,36 @@ _ADDED_ONE = re.compile(
 people (review 84c v08)."""
 _ABSENT_MARK = re.compile(
     r"(?i)\((?:[^()]*\b)?(?:absent|apologies|apologi[sz]ed|sent\s+apologies|declined|did\s+not\s+(?:attend|come|show)"
-    r"|didn'?t\s+(?:attend|come|show)|not\s+(?:present|attending|there)|unable\s+to\s+(?:attend|come)|excused"
-    r"|no[-\s]show|cancell?ed|away|off\s+sick|sick|ill)\b[^()]*\)"
+    r"|didn'?t\s+(?:attend|come|show)|not\s+(?:present|attending|there|coming|going|joining|able\s+to\s+(?:attend|come))"
+    r"|(?:can'?t|cannot|won'?t|will\s+not)\s+(?:attend|come|make\s+it|join)|unable\s+to\s+(?:attend|come)|excused"
+    r"|no[-\s]show|cancell?ed|away|off\s+sick|sick|ill)\b[^()]*\)|\(\s*[-–—x✗]\s*\)"
 )
-"""A list item's note that says the person was not there ('Dan (absent)', 'Eva (did not attend)')."""
+"""A list item's note that says the person was not there, or will not be ('Dan (absent)', 'Eva (did not attend)',
+'Cleo (not coming)', 'Bo (-)'); one that denies it ('Bob (not absent, just late)') is none (`_marked_absent`)."""
+_DENIED_ABSENCE = re.compile(r"(?i)\bnot\s+(?:absent|away|sick|ill|excused|cancell?ed)\b")
+
+
+def _marked_absent(item: str) -> bool:
+    """Whether a list item carries a note of absence (`_ABSENT_MARK`) that does not deny it ('(not absent, late)')."""
+    mark = _ABSENT_MARK.search(item)
+    return mark is not None and not _DENIED_ABSENCE.search(mark.group())
+
+
 _WAS_THERE_LABEL = re.compile(r"(?i)attend|present|participa|joined|there|came|turnout")
 """A label of the people who were there ('Attendees', 'Present', 'Participants'): an absent item is none of them."""
 
 
-def _counted_items(items: list[str], label: str, people: bool = False) -> tuple[list[str], int, str] | None:
+def _counted_items(
+    items: list[str], label: str, people: bool = False, present: bool = False
+) -> tuple[list[str], int, str] | None:
     """The items of a labelled list that count, the people added by number and a note of what was left out:
     ('Ann', 'Bob + 2') -> (['Ann', 'Bob'], 2, ...) (review 84 v08); an item marked absent ('Dan (absent)') is left
     out of a list of who was there (`_WAS_THERE_LABEL`, v09). None when no count can be read: the list goes on unnamed
     ('others', 'etc.', `_OPEN_END`), or an item is marked absent from a list that is no list of who was there
     ('Team: Ann, Bob (away)': Bob is on the team still). In a list of `people` a group added by number may be of
-    any noun ('Cleo + 2 interns', `_ADDED_GROUP`)."""
+    any noun ('Cleo + 2 interns', `_ADDED_GROUP`). A count of those `present` (coming, attending: "How many guests
+    are coming?") leaves an item marked absent out of a list of any label ('Guests: ..., Cleo (not coming)', audit 86
+    v06)."""
     kept: list[str] = []
     added = 0
     absent: list[str] = []
@@ -7048,8 +7081,8 @@ def _counted_items(items: list[str], label: str, people: bool = False) -> tuple[
             if more.group("name").strip():
                 kept.append(more.group("name").strip())
             continue
-        if _ABSENT_MARK.search(bare):
-            if not _WAS_THERE_LABEL.search(label):
+        if _marked_absent(bare):
+            if not present and not _WAS_THERE_LABEL.search(label):
                 return None
             absent.append(bare)
             continue
@@ -7060,6 +7093,36 @@ def _counted_items(items: list[str], label: str, people: bool = False) -> tuple[
     if absent:
         note += f"; marked absent, not counted: {_joined(absent)}"
     return kept, added, note
+
+
+_GROUP_OF = re.compile(
+    r"(?i)(?:^|\+|\bplus\b|\band\b)\s*(?P<n>\d{1,3}|"
+    + "|".join(_SMALL_NUMBERS)
+    + r")\s+(?P<noun>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s*$"
+)
+"""A list item's group of people by number and noun, at its end ('2 interns', 'Cleo + 2 interns', 'plus three new
+starters')."""
+
+
+def _groups_of_a_kind(items: list[str], kind: set[str]) -> tuple[int, list[str]] | None:
+    """For a count of one kind of people ("How many interns attended?", `kind` its noun's stems) over a list's
+    items: (the sum of the numbers of its groups of that kind, the items that hold them) (audit 86 v06: 'Ann, Bob,
+    Cleo + 2 interns' -> 2, never 5); (0, []) when no item is a group by number (a list of names: the count of all
+    of them stands); None when groups are written but none of the asked kind (which of the named are interns is
+    not told)."""
+    total, holding, grouped = 0, [], False
+    for item in items:
+        group = _GROUP_OF.search(re.sub(r"\s*\([^()]*\)", "", item).strip(" .;"))
+        if group is None:
+            continue
+        grouped = True
+        if kind & {stem(w) for w in _WORD.findall(group.group("noun").lower())}:
+            number = group.group("n").lower()
+            total += int(number) if number.isdigit() else _SMALL_NUMBERS[number]
+            holding.append(item)
+    if grouped and not total:
+        return None
+    return total, holding
 
 
 def _labelled_lines(state: dict[str, Any]) -> Iterator[tuple[list[str], int, re.Match[str], set[str]]]:
@@ -7074,27 +7137,84 @@ def _labelled_lines(state: dict[str, Any]) -> Iterator[tuple[list[str], int, re.
                 yield lines, number, label, named
 
 
+def _block_titles(lines: list[str]) -> dict[int, str]:
+    """The title of each block of `lines` (a run of lines with no blank line between them), keyed by the block's
+    first line number (1-based): its first line when that is no 'Label: value' line ('Team A', '## Kitchen staff',
+    'Team B:'), its markup aside, lowercased; '' for a block that opens with a labelled line."""
+    titles: dict[int, str] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or (number > 1 and lines[number - 2].strip()):
+            continue
+        label = _LABELLED_LINE.match(line)
+        title = _TITLE_MARKUP.match(line) if label is None or not label.group(2) else None
+        titles[number] = " ".join(_WORD.findall(title.group(1).lower())) if title and len(line) <= 60 else ""
+    return titles
+
+
+def _named_block(lines: list[str], query: str) -> tuple[int, set[str]] | None:
+    """The block of `lines` (its first line number, 1-based) whose title the question names, and the words of that
+    title ("How many developers are in Team B?" over blocks titled 'Team A' and 'Team B'): by the whole title, or by a
+    word of it that no other block's title holds ('kitchen' of 'Kitchen staff' beside 'Bar staff'). (0, set()) when
+    the question names no block; None when it names several."""
+    titles = {n: t for n, t in _block_titles(lines).items() if t}
+    asked = " ".join(_WORD.findall(query.lower()))
+    asked_stems = {stem(w) for w in asked.split()}
+    named: dict[int, str] = {}
+    for number, title in titles.items():
+        others = {stem(w) for n, t in titles.items() if n != number for w in t.split()}
+        own = {stem(w) for w in title.split() if w not in ENGLISH_STOPWORDS and (len(w) > 2 or w.isdigit())} - others
+        if re.search(rf"(?<!\w){re.escape(title)}(?!\w)", asked) or own & asked_stems:
+            named[number] = title
+    if len(named) > 1:
+        return None
+    if not named:
+        return 0, set()
+    ((number, title),) = named.items()
+    return number, {stem(w) for w in title.split()}
+
+
 def _repeated_labels(
-    labelled: list[tuple[list[str], int, re.Match[str], set[str]]],
-) -> dict[tuple[int, int], list[int]]:
-    """A label that starts several lines of one block of a text (no blank line between them), as an org chart's
-    'Embedded engineer: Paulo Reyes' and 'Embedded engineer: Aiko Mori' do: keyed by (id of the source's lines, line
-    number), its first line maps to the numbers (1-based) of all its lines and each later line to [] (audit 85 v04:
-    one line's list alone counted 1). A label repeated in blocks apart ('Attendees:' of two meetings) is no one
-    list: each of its lines stays a list of its own."""
+    labelled: list[tuple[list[str], int, re.Match[str], set[str]]], query: str = ""
+) -> tuple[dict[tuple[int, int], list[int]], dict[tuple[int, int], set[str]]]:
+    """A label that starts several lines of a text, as an org chart's 'Embedded engineer: Paulo Reyes' and
+    'Embedded engineer: Aiko Mori' do: keyed by (id of the source's lines, line number), its first counted line maps
+    to the numbers (1-based) of all its counted lines and each other line to [] (audit 85 v04: one line's list alone
+    counted 1). Lines in blocks apart ('Developer:' lines under 'Team A' and under 'Team B') count together too
+    (audit 86 v07: the first line alone, or each line alone with the same count, answered 1), unless the question
+    names one block by its title ("... in Team B?", `_named_block`): then that block's lines alone, or none where the
+    named block holds none of them. Lines in blocks apart that each list several items ('Attendees: Ruth, Omar' of
+    two meetings) are lists of their own unless the question names one block. The second map gives, for a first
+    line so chosen, the named title's words (no condition on the items)."""
     by_label: dict[tuple[int, str], list[tuple[list[str], int]]] = {}
     for lines, number, label, _named in labelled:
         by_label.setdefault((id(lines), label.group(1).strip().lower()), []).append((lines, number))
     repeated: dict[tuple[int, int], list[int]] = {}
+    titled: dict[tuple[int, int], set[str]] = {}
     for found in by_label.values():
         lines, first = found[0]
         last = found[-1][1]
-        if len(found) < 2 or any(not line.strip() for line in lines[first - 1 : last]):
+        if len(found) < 2:
             continue
-        repeated[(id(lines), first)] = [number for _lines, number in found]
-        for _lines, number in found[1:]:
-            repeated[(id(lines), number)] = []
-    return repeated
+        numbers = [number for _lines, number in found]
+        if any(not line.strip() for line in lines[first - 1 : last]):  # blocks apart
+            block = _named_block(lines, query)
+            values = [_LABELLED_LINE.match(lines[n - 1]) for n in numbers]
+            each = [_listed_items(v.group(2)) if v is not None and v.group(2) else None for v in values]
+            if block is not None and not block[0] and any(got is None or len(got) > 1 for got in each):
+                continue  # 'Attendees: Ruth, Omar' of two meetings: lists of their own, not one role's holders
+            starts = sorted(_block_titles(lines))
+            if block is not None and block[0]:
+                end = next((n for n in starts if n > block[0]), len(lines) + 1)
+                numbers = [n for n in numbers if block[0] <= n < end]
+            for n in [n for _lines, n in found]:
+                repeated[(id(lines), n)] = []
+            if block is None or not numbers:
+                continue  # several blocks named, or the named one holds no such line: no count
+            titled[(id(lines), numbers[0])] = block[1]
+        for n in numbers[1:]:
+            repeated[(id(lines), n)] = []
+        repeated[(id(lines), numbers[0])] = numbers
+    return repeated, titled
 
 
 def _bulleted_below(lines: list[str], number: int) -> list[str]:
@@ -7139,7 +7259,7 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     notes: dict[int, str] = {}
     people_label = {stem(w) for w in _PEOPLE_NOUNS} | _ATTENDANCE
     labelled = list(_labelled_lines(state))
-    repeated = _repeated_labels(labelled)
+    repeated, titled = _repeated_labels(labelled, query)
     for lines, number, label, named in labelled:
         members = repeated.get((id(lines), number))
         if members == []:
@@ -7157,21 +7277,41 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
             continue
         # the items written on the label's line, or the bulleted lines below it
         items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
+        twice = ""
         if members:  # 'Engineer: Ann' / 'Engineer: Bo': one list of the values of every line the label starts
             values = [_LABELLED_LINE.match(lines[at - 1]) for at in members]
             each = [_listed_items(v.group(2)) if v is not None and v.group(2) else None for v in values]
             if any(got is None for got in each):
                 continue  # one of its lines is prose, a stated count or a title: how many it holds is unknown
             items = [item for got in each for item in got or []]
+            if len(set(items)) < len(items):  # 'Nurse: Ana Ruiz' on two lines: one person, named twice
+                items = list(dict.fromkeys(items))
+                twice = "; a name on two lines counted once"
+        # 'people', 'guests', 'members' name anyone of a list; 'interns' one kind of its people
+        kind = noun - named - _label_kind(named) - {stem(w) for w in _ANYONE | _PEOPLE_NOUNS | {"people", "person"}}
+        if kind and items:  # "How many interns attended?" of 'Ann, Bob, Cleo + 2 interns': the interns alone
+            of_kind = _groups_of_a_kind(items, kind)
+            if of_kind is None:
+                continue  # groups of other kinds only: how many of the asked kind is not written
+            if of_kind[0]:
+                found.setdefault(of_kind[0], (f"{label.group(1).strip()}:' of the asked kind", number, of_kind[1]))
+                notes[of_kind[0]] = "; their numbers summed, the people named alone of no kind said"
+                continue
         people = of_people or bool(named & people_label) or bool(_WAS_THERE_LABEL.search(label.group(1)))
-        counted = _counted_items(items, label.group(1), people) if items else ([], 0, "")
+        present = bool(asked & (_COMING | _ATTENDANCE | {stem("present")}))
+        counted = _counted_items(items, label.group(1), people, present) if items else ([], 0, "")
         if counted is None or re.search(r"(?:\.{3}|…)\s*$", label.group(2) or ""):
             continue  # 'Ann, Bob, others': how many the list holds is unknown
         items, added, note = counted
+        note += twice
         # "How many people attended?" of a 'Present:' list: the verb of attendance is no condition on its items
         # "How many guests are coming?" of a 'Guests:' list: coming is what a list of guests says of them all
-        whom = _for_whom(
-            _WORD.findall(m.group(2)), named | _label_kind(named) | (_COMING if named & people_label else set())
+        whom = _for_whom(  # a block the question names by its title ("... in Team B?") is no condition either
+            _WORD.findall(m.group(2)),
+            named
+            | _label_kind(named)
+            | (_COMING if named & people_label else set())
+            | titled.get((id(lines), number), set()),
         )
         if whom is None:
             continue  # the question asks for only some of its items, by a condition no count here reads
@@ -7192,6 +7332,8 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
         elif items:
             found.setdefault(len(items) + added, (label_text, number, items))
             notes[len(items) + added] = note
+    if not found:  # 'Apologies: Eve' beside 'Cleo (absent)' for "How many were absent?"
+        return _absent_union(labelled, query)
     if len(found) != 1:
         return None  # none fits, or two lists of different lengths do: which one is meant is a guess
     n, (label_text, number, items) = next(iter(found.items()))
@@ -7281,21 +7423,47 @@ def _titled_list(lines: list[str], place: set[str]) -> tuple[int, list[str]] | N
     return found[0] if len(found) == 1 else None
 
 
+_NO_HOLDER = re.compile(
+    r"(?i)^\s*(?:tb[cda]|n/?a|none|nobody|no\s+one|unknown|vacant|vacancy|open|(?:position|role|post)\s+open"
+    r"|(?:currently\s+)?(?:vacant|unfilled|open)|to\s+be\s+(?:hired|appointed|filled|confirmed|decided|announced|named)"
+    r"|hiring|recruiting|[-–—?]+)\s*(?:\(.*\))?\s*\.?\s*$"
+)
+"""A chart's role line value that names no one holding the role ('Head of Sales: TBD', 'vacant', 'to be hired',
+'-'): a role, no person (audit 86 v09)."""
+_CHART_NOTE_LABEL = re.compile(
+    r"(?i)^(?:last\s+)?(?:updated|revised|reviewed|edited|changed)(?:\s+on)?$|^(?:date|as\s+of|version|source"
+    r"|effective(?:\s+from)?|valid\s+from)$"
+)
+"""A label of a chart's own record ('Updated: May 2024', 'Version: 3'): no role, its value no person. A 'Note:' line is
+none of these: its prose may speak of the people ('the post is shared')."""
+
+
 def _chart_people(lines: list[str]) -> list[tuple[int, str]] | None:
     """(line number, name) of each person of an org chart or roster: a text whose every line past its title is a
-    'Role: Name' line (indented or not), each value a list of names (`_listed_items`, capitalised words). None for
-    any other text, or one of fewer than three such lines."""
+    'Role: Name' line (indented or not), each value a list of names (`_listed_items`, capitalised words; a note in
+    brackets after a name, '(reports to CEO)', aside), or a role held by no one ('Head of Sales: TBD', `_NO_HOLDER`),
+    or a note of the chart's own ('Updated: May 2024', `_CHART_NOTE_LABEL`), a line of neither of these two kinds
+    counting nobody (audit 86 v09). None for any other text, or one of fewer than three role lines."""
     body = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
     if body and not _LABELLED_LINE.match(body[0][1]):
         body = body[1:]  # the chart's title line
     people: list[tuple[int, str]] = []
+    roles = 0
     for n, line in body:
         label = _LABELLED_LINE.match(line)
-        items = _listed_items(label.group(2)) if label is not None and label.group(2) else None
+        if label is not None and _CHART_NOTE_LABEL.match(label.group(1).strip()):
+            continue
+        if label is not None and _NO_HOLDER.match(label.group(2)):
+            roles += 1
+            continue
+        items = _listed_items(re.sub(r"\s*\([^()]*\)", "", label.group(2))) if label is not None else None
         if not items or not all(re.fullmatch(r"(?:[A-Z][\w.'-]*\s*){1,4}", item) for item in items):
             return None
+        if any(_NO_HOLDER.match(item) for item in items):
+            return None  # 'Ann, TBD': whether a second holder is to come is no count of people
+        roles += 1
         people += [(n, item) for item in items]
-    return people if len(body) >= 3 else None
+    return people if roles >= 3 else None
 
 
 def _table_rows(lines: list[str]) -> tuple[list[int], str] | None:
@@ -7470,13 +7638,11 @@ _COMING = frozenset(stem(w) for w in "coming come attending attend expected join
 over 'Guests: ...'): no condition on its items."""
 
 
-def _absent_items(lines: list[str], number: int, label: re.Match[str], named: set[str], query: str) -> list[str] | None:
-    """For "How many people were absent?" (`_NOT_THERE` words, nothing more) over a list of who was there
-    ('Attendees: Ann, Dan (absent)', `_WAS_THERE_LABEL`): its items marked absent (`_ABSENT_MARK`); None when the
-    question asks anything else, the label is no such list, no item is marked (that no one was away is not
-    written), or another line of `lines` lists the absent under a label of its own ('Apologies: Cleo')."""
+def _asks_absent(query: str, named: set[str]) -> bool:
+    """Whether `query` is "How many people were absent?": `_NOT_THERE` words and nothing more than the words of a
+    count, of people, and of the label `named` (stems)."""
     words = _WORD.findall(query.lower())[2:]  # past "how many"
-    asks_absent = any(stem(w) in _NOT_THERE for w in words) and all(
+    return any(stem(w) in _NOT_THERE for w in words) and all(
         w in ENGLISH_STOPWORDS
         or w in _COUNT_FRAME
         or w in _ANYONE
@@ -7484,14 +7650,58 @@ def _absent_items(lines: list[str], number: int, label: re.Match[str], named: se
         or stem(w) in _NOT_THERE | named | {"be"}
         for w in words
     )
-    if not asks_absent or not _WAS_THERE_LABEL.search(label.group(1)) or _label_kind(named) is not _ATTENDANCE:
+
+
+def _absent_union(labelled: list[tuple[list[str], int, re.Match[str], set[str]]], query: str) -> str | None:
+    """For "How many people were absent?" where no one list answers it: the people of a list labelled by absence
+    ('Apologies: Eve', 'Absent:'), with those marked absent in the list of who was there ('Attendees: Ann, Cleo
+    (absent)'), each name once (audit 86 v06: NOT FOUND before). None when the question asks anything else, no such
+    line is written, or two lines of one kind are (two meetings: which one is meant is a guess)."""
+    if not _asks_absent(query, set()):
+        return None
+    marked: list[tuple[int, list[str]]] = []
+    listed: list[tuple[int, list[str]]] = []
+    for lines, number, label, named in labelled:
+        if _WAS_THERE_LABEL.search(label.group(1)) and _label_kind(named) is _ATTENDANCE:
+            items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
+            absent = [item.strip(" ,;") for item in items or [] if _marked_absent(item)]
+            if absent:
+                marked.append((number, absent))
+        elif named and named <= _NOT_THERE | {stem(w) for w in ("sent", "received", "list")}:
+            items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
+            if items is None or not items or _counted_items(items, label.group(1)) is None:
+                return None  # prose, a stated count or 'others': how many is not written here
+            listed.append((number, [item.strip(" ,;") for item in items]))
+    if len(marked) > 1 or len(listed) > 1 or not marked + listed:
+        return None
+    names: dict[str, str] = {}
+    for _number, items in marked + listed:
+        for item in items:
+            names.setdefault(re.sub(r"\s*\([^()]*\)", "", item).strip().lower(), item)
+    where = " and ".join(f"line {number}" for number, _items in sorted(marked + listed))
+    return (
+        f"{len(names):,}\nCounted: the people marked absent or listed as absent ({where}), each name once: "
+        f"{_joined(list(names.values())[:20])}."
+    )
+
+
+def _absent_items(lines: list[str], number: int, label: re.Match[str], named: set[str], query: str) -> list[str] | None:
+    """For "How many people were absent?" (`_NOT_THERE` words, nothing more) over a list of who was there
+    ('Attendees: Ann, Dan (absent)', `_WAS_THERE_LABEL`): its items marked absent (`_ABSENT_MARK`); None when the
+    question asks anything else, the label is no such list, no item is marked (that no one was away is not
+    written), or another line of `lines` lists the absent under a label of its own ('Apologies: Cleo')."""
+    if (
+        not _asks_absent(query, named)
+        or not _WAS_THERE_LABEL.search(label.group(1))
+        or _label_kind(named) is not _ATTENDANCE
+    ):
         return None
     for line in lines:
         other = _LABELLED_LINE.match(line)
         if other is not None and any(stem(w) in _NOT_THERE for w in _WORD.findall(other.group(1).lower())):
             return None  # 'Apologies: Cleo' beside the marks: who of the two lists is absent is a guess
     items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
-    absent = [item.strip(" ,;") for item in items or [] if _ABSENT_MARK.search(item)]
+    absent = [item.strip(" ,;") for item in items or [] if _marked_absent(item)]
     return absent or None
 
 
@@ -8339,6 +8549,8 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
         return None  # "what does setting X to 1 do?" asks what it does, not its value
     # the question's abbreviations as a key's are read ("the DB port" names DB_PORT's "database")
     asked = {stem(_KEY_ABBREVIATIONS.get(w, w)) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
+    # a key's stop word ('name' of SRV_NAME) is named when the question writes it too: "What is the server name?"
+    written = asked | {stem(w) for w in _WORD.findall(query.lower())}
     found: dict[str, tuple[str, str, int]] = {}
     named: dict[str, int] = {}  # key: how many of its words the question names
     for text in _plain_texts(state):
@@ -8362,7 +8574,9 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
             key, setting = match.group(1), _setting_at(match, text, kind)
             if key in found or len(values[key]) > 1 or setting is None or not words:
                 continue
-            if not all(stem(w) in asked for w in words):
+            if not all(stem(w) in asked or (w in ENGLISH_STOPWORDS and stem(w) in written) for w in words) or all(
+                w in ENGLISH_STOPWORDS for w in words
+            ):
                 # a key whose name abbreviates (TTYPERM): its description line holds every word of the question
                 said = {stem(w) for w in _WORD.findall(described.get(key, "").lower())} | {stem(w) for w in words}
                 if key in described and asked - _SETTING_FRAME and asked - _SETTING_FRAME <= said:
