@@ -8290,6 +8290,8 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
     found: dict[str, tuple[str, str, int]] = {}
     named: dict[str, int] = {}  # key: how many of its words the question names
     for text in _plain_texts(state):
+        if _layout_of_text(text) is not None:
+            continue  # a record file whose comment lays out its columns: `record_value` reads each field's column
         # one scan of the text (a greedy value, stripped here: a lazy one cost a backtrack per character of a line)
         keyed = [(match, _key_words(match.group(1))) for match in _SETTING.finditer(text)]
         commented = sum(1 for match, words in keyed if len(words) > 1 or "=" in match.group(0)) < MIN_SETTINGS
@@ -8840,23 +8842,61 @@ def record_value(state: dict[str, Any], query: str, framed: list[str]) -> tuple[
     if not lines:
         return None
     framed_stems = {stem(w) for t in framed for w in _WORD.findall(t)}
+    layouts = [
+        found[0]
+        for source, shape in zip(state["sources"], state["shapes"], strict=True)
+        if shape == "records"
+        for found in [_row_layout(state, source[0])]
+        if found is not None
+    ]
     named: list[str] = []
     for token in query.split():
         bare = token.strip(_FIELD_EDGES).lower()
         words = [w for w in _WORD.findall(bare) if w not in ENGLISH_STOPWORDS]
-        if not words or all(stem(w) in framed_stems or w in _VALUE_VERBS or w in _RECORD_FRAME for w in words):
+        if not words or all(
+            stem(w) in framed_stems
+            or w in _VALUE_VERBS
+            or w in _RECORD_FRAME
+            or any(_layout_column(w, names) is not None for names in layouts)  # "number" of `<hexnumber>`
+            for w in words
+        ):
             continue
         named.append(bare)
     if len(named) != 1:
         return None
 
     def fields_of(unit: dict[str, Any]) -> tuple[str, ...]:  # "alias: value" and "alias value" alike
-        return tuple(f for f in (f.strip(_FIELD_EDGES) for f in unit["text"].split()) if f)
+        # a comment after " #" is no value ("0806  ether-arp  # Address Resolution Protocol"), nor a key
+        text = _ROW_COMMENT.sub("", unit["text"])
+        return tuple(f for f in (f.strip(_FIELD_EDGES) for f in text.split()) if f)
 
     hits = [u for u in lines if named[0] in [f.lower() for f in fields_of(u)]]
-    if len({fields_of(u) for u in hits}) != 1 or len(fields_of(hits[0])) < 2:  # a line written twice is one
+    if not hits or len({fields_of(u) for u in hits}) != 1 or len(fields_of(hits[0])) < 2:  # one line written twice
         return None
     fields = fields_of(hits[0])
+    layout = _row_layout(state, hits[0]["source"])
+    if layout is not None:  # "# <name> <hexnumber> <alias1>...<alias35> # Comment": each field has its column
+        names, spread = layout
+        laid = _layout_cells(fields, names, spread)
+        if laid is None:
+            return None
+        holds = {i for i, c in enumerate(laid) if named[0] in [v.lower() for v in c]}
+        places = {
+            at
+            for w in _WORD.findall(query)
+            if w.lower() not in ENGLISH_STOPWORDS and w.lower() != named[0]
+            for at in [_layout_column(w, names)]
+            if at is not None and at not in holds
+        }
+        if len(places) > 1:
+            return None
+        if places:  # the column asked for by name: its cells, or "" when this record leaves it empty
+            return " ".join(laid[places.pop()]), hits[0]
+        if 0 not in holds and laid[0]:  # "Which protocol has the number 86DD?": the record's key
+            return laid[0][0], hits[0]
+        rest = [" ".join(c) for i, c in enumerate(laid) if i not in holds and c]
+        # no column named: the one other field, never the others glued together
+        return (rest[0], hits[0]) if len(rest) == 1 else None
     asked = _asked_noun(query)
     table = _column_text_rows(state, hits[0]["source"]) if asked else None
     if asked and table is not None:  # "Which timezone's ...": the column the comment names so, not the row's key
@@ -8868,6 +8908,67 @@ def record_value(state: dict[str, Any], query: str, framed: list[str]) -> tuple[
             return cells[at], hits[0]
     value = " ".join(fields[1:]) if fields[0].lower() == named[0] else fields[0]
     return value, hits[0]
+
+
+_HAS_A = re.compile(r"(?i)^\s*(?:does|do|did)\s+.*\b(?:have|has|had)\s+(?:a|an|any)\s+[\w-]+\s*[?.!]*\s*$")
+"""A yes/no question whether a record has a value in a column: "Does ARP have an alias?"."""
+_ROW_COMMENT = re.compile(r"(?:^|\s)#.*$")
+"""A record line's trailing comment, from a "#" that starts a word to the end."""
+_LAYOUT_CELL = re.compile(r"<([^<>]+)>(\s*(?:\.\.\.|…)\s*<[^<>]+>|\s*(?:\.\.\.|…))?")
+"""A column of a layout comment: `<name>`, or a repeated one, `<alias1>...<alias35>` or `<alias>...`."""
+
+
+def _row_layout(state: dict[str, Any], source_name: Any) -> tuple[list[str], int | None] | None:
+    """(column names, index of the column that repeats or None) from the layout line of a record file's leading
+    comment block: the last comment line, its own trailing "# Comment" aside, made of two or more `<column>`
+    cells (/etc/ethertypes' "# <name> <hexnumber> <alias1>...<alias35> # Comment" gives (["name", "hexnumber",
+    "alias"], 2); /etc/fstab's "# <file system> <mount point> <type> ..."). None when the source writes no such
+    line."""
+    text = next((s[1] for s in state["sources"] if s[0] == source_name and isinstance(s[1], str)), None)
+    return None if text is None else _layout_of_text(text)
+
+
+def _layout_of_text(text: str) -> tuple[list[str], int | None] | None:
+    """`_row_layout` of a text as written."""
+    found: tuple[list[str], int | None] | None = None
+    for line in text.split("\n"):
+        if not line.startswith("#"):
+            if line.strip():
+                break
+            continue
+        body = _ROW_COMMENT.sub("", line[1:]).strip()
+        cells = list(_LAYOUT_CELL.finditer(body))
+        if len(cells) < 2 or _LAYOUT_CELL.sub("", body).strip(" \t[]"):
+            continue
+        names = [re.sub(r"\d+$", "", m.group(1)).strip().lower() for m in cells]
+        spread = [i for i, m in enumerate(cells) if m.group(2)]
+        if all(names) and len(spread) <= 1:
+            found = names, (spread[0] if spread else None)
+    return found
+
+
+def _layout_cells(fields: tuple[str, ...], names: list[str], spread: int | None) -> list[list[str]] | None:
+    """A record's fields by the columns of its layout (`_row_layout`): one field each, the repeating column all
+    that the others leave (maybe none). None when the fields do not fit the layout."""
+    if spread is None:
+        return [[f] for f in fields] if len(fields) == len(names) else None
+    after = len(names) - spread - 1
+    if len(fields) < len(names) - 1:
+        return None
+    end = len(fields) - after
+    return [*([f] for f in fields[:spread]), list(fields[spread:end]), *([f] for f in fields[end:])]
+
+
+def _layout_column(word: str, names: list[str]) -> int | None:
+    """The column of a layout a question's word names ("aliases" and "alias" name `<alias1>...`), or None."""
+    low = word.lower()
+    forms = {low, stem(low), low[:-2] if low.endswith("es") else low, low[:-1] if low.endswith("s") else low}
+    at = [
+        i
+        for i, name in enumerate(names)
+        if name in forms or stem(name) in forms or low in name.split() or (len(low) >= 4 and name.endswith(low))
+    ]
+    return at[0] if len(at) == 1 else None
 
 
 _RECORD_FRAME = frozenset("alias aliases name names value values entry entries line record field".split())
@@ -10766,7 +10867,13 @@ def guided_answer(
         if looked_up is not None:
             value, unit = looked_up
             report.append(f"{how}: {unit['where']}")
-            cell_verdict = record_verdict(value, unit, query) if asks_yes_no(query) else None
+            cell_verdict = record_verdict(value, unit, query) if asks_yes_no(query) and value else None
+            if not value:  # the asked column of its layout is empty in this record: "Does IPX have an alias?"
+                report.append("the record leaves the asked column empty")
+                said = "No" if asks_yes_no(query) else "none"
+                return _answered(f"{said}\nFrom {_quote(unit)}\n(the record has no value in that column)", report)
+            if cell_verdict is None and _HAS_A.search(query) and _row_layout(state, unit["source"]) is not None:
+                cell_verdict = "Yes"  # "Does ARP have an alias?": its layout's column holds one
             if cell_verdict is not None:  # "Was Potato released in 2001?": the cell decides, and the answer says how
                 report.append(f"a yes/no question the record's cell {value!r} settles: {cell_verdict}")
                 return _answered(f"{cell_verdict}\nFrom {_quote(unit)}\n(the record gives {value})", report)
