@@ -42,3 +42,25 @@ def test_a_row_named_in_another_rows_comment_still_answers() -> None:
     assert first_line(ask(COLOURS, "What is the code of Umber?", name="colours")) == "C04"
     assert first_line(ask(COLOURS, "What is the alias of Saffron?", name="colours")) == "yellow-orange"
     assert first_line(ask(COLOURS, "Does Saffron have an alias?", name="colours")) == "Yes"
+
+
+# --- F2: an amount question is never answered by the unit word a wrong number leaves behind ---------------------
+
+CLUB = (
+    "Rowing club, spring meeting\n\n"
+    "1. Subscriptions\n\n"
+    "Nine of 12 members voted to keep the yearly subscription at 25 euros; Ben asked for 30 euros.\n\n"
+    "2. Boats\n\n"
+    "The old four will be sold in June.\n"
+)
+
+
+def test_a_bare_unit_word_left_by_a_dropped_number_is_no_answer() -> None:
+    for reading in ("The yearly subscription is 7 euros.", "7 euros", "It costs seven euros."):
+        said = first_line(ask(CLUB, "What is the yearly subscription?", reading))
+        assert said.lower() != "euros", reading
+
+
+def test_an_amount_question_takes_no_word_without_a_number() -> None:
+    assert first_line(ask(CLUB, "What is the yearly subscription?", "Ben")) != "Ben"
+    assert first_line(ask(CLUB, "What is the yearly subscription?", "25 euros")) == "25 euros"

@@ -1752,6 +1752,29 @@ _LENGTHS = (
 )
 _SIZES = "sq square m2 m² ft² acre acres hectare hectares ha b byte bytes kb kib mb mib gb gib tb tib pixel pixels px"
 _WEIGHTS = "g gram grams kg kilo kilos kilogram kilograms t tonne tonnes ton tons lb lbs pound pounds oz ounce ounces"
+_UNIT_WORDS = frozenset(
+    (
+        _DURATIONS + " " + _LENGTHS + " " + _SIZES + " " + _WEIGHTS + " percent per cent pence penny cents cent "
+        "dollar dollars euro euros eur usd gbp chf pound pounds quid yen yuan rupee rupees franc francs krona kronor "
+        "krone kroner"
+    ).split()
+)
+"""Words that measure a number ("35 pounds", "3 days", "40 kg"): alone, without the number, they say no amount."""
+_ASKS_AN_AMOUNT = re.compile(
+    r"(?i)^\s*(?:what|how\s+much)\s+(?:is|was|are|were|will\s+be)\s+(?:the|our|my|their|its|his|her|this)\s+"
+    r"(?:[\w-]+\s+){0,2}?(?:fee|price|cost|rent|salary|fine|charge|deposit|wage|fare|premium|toll|subscription)s?"
+    r"(?:\s+(?:of|for|per|on|at|in)\s+[^?]*)?\s*[?.!]*\s*$"
+)
+"""A question that asks an amount ("What is the annual fee?", "What is the price of a ticket?"): its answer holds
+a number (or says there is none: `_NO_AMOUNT_WORDS`)."""
+_NO_AMOUNT_WORDS = frozenset("free nothing none nil waived included zero gratis".split())
+
+
+def _a_number(word: str) -> bool:
+    """Whether a word of a reading is a number ("35", "4.50", "forty")."""
+    return bool(re.fullmatch(r"\d[\d,.]*", word)) or word.lower() in NUMBER_WORDS
+
+
 _DEGREE_UNITS: dict[str, frozenset[str]] = {
     word: frozenset(units.split())
     for words, units in (
@@ -2963,6 +2986,10 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         digits = re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in piece)
         if kind == "number" and not digits and not frequency:
             continue
+        if not digits and all(w.lower() in _UNIT_WORDS for w in piece) and _a_number(lead):
+            continue  # "pounds" of "The fee is 4 pounds" where the text says 35 pounds: the reading's number is gone
+        if not digits and _ASKS_AN_AMOUNT.search(query) and not {w.lower() for w in piece} & _NO_AMOUNT_WORDS:
+            continue  # "What is the annual fee?" asks an amount, never a word without one
         if not _of_the_asked_type(core, query) and not _an_hour_at(core, text, query):
             continue  # "What email address ...?" is not answered by a URL
         if not fields and not _the_asked_events_clock(core, text, query):
