@@ -64,3 +64,23 @@ def test_a_bare_unit_word_left_by_a_dropped_number_is_no_answer() -> None:
 def test_an_amount_question_takes_no_word_without_a_number() -> None:
     assert first_line(ask(CLUB, "What is the yearly subscription?", "Ben")) != "Ben"
     assert first_line(ask(CLUB, "What is the yearly subscription?", "25 euros")) == "25 euros"
+
+
+# --- F4: `NAME=value` lines above a schedule are settings, however few --------------------------------------------
+
+SCHEDULE = (
+    "# jobs of the build user\n"
+    "PATH=/usr/local/bin:/usr/bin\n"
+    "EDITOR=nano\n"
+    "\n"
+    "# clean the build cache every night\n"
+    "10 1 * * *   /srv/tools/clean_cache.sh\n"
+    "\n"
+    "# mirror the docs at noon\n"
+    "0 12 * * *   /srv/tools/mirror_docs.sh --quiet\n"
+)
+
+
+def test_a_shell_assignment_is_a_setting_in_a_short_file() -> None:
+    assert first_line(ask(SCHEDULE, "Which editor is used?")) == "nano"
+    assert first_line(ask(SCHEDULE, "What is EDITOR set to?")) == "nano"

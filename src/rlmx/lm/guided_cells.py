@@ -8204,6 +8204,8 @@ _SETTING = re.compile(
     r"^([A-Za-z][A-Za-z0-9]*(?:[_.-][A-Za-z0-9]+)*)(?:[ \t]*[=:][ \t]*|[ \t]+)([^\s#;][^#;\n]*)(?:[#;].*)?$",
     re.MULTILINE,
 )
+_SHELL_ASSIGNMENT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*=\S")
+"""A shell-style `NAME=value` line, no space around "=" (crontab's SHELL=, MAILTO=; a `.env` file's lines)."""
 _COMMENTED_SETTING = re.compile(r"^#[ \t]?(?:Default:[ \t]*)?([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)=(\S[^\n]*)$", re.MULTILINE)
 """A shell-style setting commented out, or a comment giving a setting's default (`# Default: DHOME=/home`)."""
 _KEY_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
@@ -8324,6 +8326,11 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
         commented = sum(1 for match, words in keyed if len(words) > 1 or "=" in match.group(0)) < MIN_SETTINGS
         if commented and _all_assignments(text):
             commented = False  # a short `.env` file (DB_HOST=... DB_PORT=...): every line a setting, no prose
+        if commented and any(_SHELL_ASSIGNMENT.match(match.group(0)) for match, _ in keyed):
+            # `SHELL=/bin/bash` above a crontab's jobs: a shell assignment, which no prose line writes, is a
+            # setting however few the file holds (audit 86 v04); only those lines are read as settings
+            keyed = [(match, words) for match, words in keyed if _SHELL_ASSIGNMENT.match(match.group(0))]
+            commented = False
         if commented:
             # a file whose every setting is commented out, each at its default ("#DSHELL=/bin/bash", "# Default:
             # DIR_MODE=0700"): those lines say the values
