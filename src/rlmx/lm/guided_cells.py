@@ -4475,6 +4475,8 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         list_count,
         own_entries_count,
         row_superlative,
+        row_at_position,
+        row_quantity,
     ):  # RFC 822 stanzas, a record file's columns, a labelled list
         if unmodelled(q):
             break  # "How many files are not in group root?": none of these reads a negation or a comparison
@@ -5713,6 +5715,122 @@ def _column_for_words(words: list[str], columns: list[str]) -> int | None:
     return holding[0] if len(holding) == 1 else None
 
 
+_ORDINAL_WORDS = {
+    w: n
+    for n, w in enumerate(
+        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(), 1
+    )
+}
+_AT_POSITION = re.compile(
+    r"(?i)^\s*(?:(?:which|what)\s+(?P<noun>[a-z][\w-]*)|who)\s+(?:is|was|are|were|finished|came|ended|sits|lies|"
+    r"placed|ranked|ranks|is\s+(?:placed|ranked))\s+(?:in\s+|at\s+)?(?:the\s+)?"
+    r"(?P<n>\d{1,3}(?:st|nd|rd|th)|(?:" + "|".join(_ORDINAL_WORDS) + r"))\s+(?:place|position|spot)"
+    r"(?:\s+(?:in|of|on)\s+(?:the|this)\s+[\w-]+)?\s*[?.!]*\s*$"
+)
+"""'Which team is in 4th place?', 'Who finished third?' (with 'place'): the row a position column numbers so."""
+_POSITION_COLUMN = re.compile(r"(?i)^\s*(?:pos\.?|position|place|rank|ranking|rk)\s*$")
+"""A column that numbers the rows' places in a ranking ('Pos' of a league table); an id ('No', '#') is none."""
+
+
+def row_at_position(state: dict[str, Any], query: str) -> str | None:
+    """The answer to an `_AT_POSITION` question over a table with a position column (`_POSITION_COLUMN`, e.g. a
+    league table's `Pos`): the cell of the column the noun names ('team': `Team`), else the row's first column of
+    words, in the one row whose position is the one asked ('4th', 'fourth' -> 4), with what was read. None when the
+    question is none, the table has no such column, or no row or several hold that position (a tie)."""
+    m = _AT_POSITION.match(" ".join(query.split()))
+    table = (_column_text_rows(state) or _prose_table(state)) if m is not None else None
+    if m is None or table is None:
+        return None
+    columns, rows = table
+    spoken = m.group("n").lower()
+    wanted = _ORDINAL_WORDS.get(spoken) or int(re.sub(r"\D", "", spoken))
+    places = [i for i, c in enumerate(columns) if _POSITION_COLUMN.match(c) and not _not_numeric(rows, i)]
+    if len(places) != 1:
+        return None
+    at = places[0]
+    held = [(n, cells) for n, cells in rows if at < len(cells) and cells[at].strip().rstrip(".=") == str(wanted)]
+    if len(held) != 1:
+        return None
+    noun = m.group("noun")
+    name_at = _column_for(noun, columns) if noun else None
+    if name_at is None:
+        name_at = next((i for i in range(len(columns)) if i != at and _not_numeric(rows, i)), None)
+    number, cells = held[0]
+    if name_at is None or name_at >= len(cells) or not cells[name_at].strip():
+        return None
+    return (
+        f"{cells[name_at].strip()}\nRead: the row whose '{columns[at]}' cell is {wanted} (line {number:,}), its "
+        f"'{columns[name_at]}' cell."
+    )
+
+
+_HOW_MANY_OF_A_ROW = re.compile(
+    r"(?i)^\s*how\s+many\s+(?P<thing>[\w(),.' -]+?)\s+(?:were|was|are|is|have\s+been|has\s+been|did\s+"
+    r"(?:we|you|they|i|he|she|it)|do\s+(?:we|you|they|i)|does\s+(?:he|she|it))\s+(?P<verb>[a-z]+)"
+    r"(?:\s+(?:in|on)\s+(?:the|this)\s+[\w-]+)?\s*[?.!]*\s*$"
+)
+"""'How many menu cards were ordered?', 'How many pens did we buy?': the quantity of the row the words name."""
+
+
+def row_quantity(state: dict[str, Any], query: str) -> str | None:
+    """The answer to a `_HOW_MANY_OF_A_ROW` question over a table with one quantity column (`_QUANTITY_COLUMN`:
+    `Qty`, `Quantity`, ...), such as an invoice's item table: that column's cell in the one row a cell of which
+    holds every content word of the thing asked ('menu cards': 'Menu cards (A4, laminated)'), with what was read.
+    A row is one line of items, not one item, so its quantity, not the rows, answers (audit 86 v05). None when the
+    question is none, no table or no single quantity column is there, or no row or several hold the words."""
+    m = _HOW_MANY_OF_A_ROW.match(" ".join(query.split()))
+    if m is None or m.group("verb").lower() == "there" or unmodelled(query):
+        return None
+    table = _column_text_rows(state) or _prose_table(state)
+    if table is None:
+        return None
+    columns, rows = table
+    quantity = [i for i, c in enumerate(columns) if _QUANTITY_COLUMN.match(c) and not _not_numeric(rows, i)]
+    thing = {stem(w.lower()) for w in _WORD.findall(m.group("thing")) if w.lower() not in ENGLISH_STOPWORDS}
+    if len(quantity) != 1 or not thing:
+        return None
+    at = quantity[0]
+    held = [
+        (n, cells, i)
+        for n, cells in _item_rows(rows)
+        for i, cell in enumerate(cells)
+        if i != at and thing <= {stem(w.lower()) for w in _WORD.findall(cell)}
+    ]
+    if len({n for n, _, _ in held}) != 1 or at >= len(held[0][1]) or not _AMOUNT.fullmatch(held[0][1][at].strip()):
+        return None
+    number, cells, named = held[0]
+    return (
+        f"{cells[at].strip()}\nRead: the '{columns[at]}' cell of the row '{cells[named].strip()}' (line {number:,}); "
+        "a row is one line of items, so its quantity, not the rows, is the count."
+    )
+
+
+def _prose_table(state: dict[str, Any]) -> tuple[list[str], list[tuple[int, list[str]]]] | None:
+    """(header cells, [(line, cells)]) of the one whitespace-aligned table (`aligned_table`: a header line of 3+
+    cells with no digit, then 2+ lines with a digit right below it) in a plain text that is no record file, such as
+    the item table of an invoice between its addresses and its totals; None when the texts hold no such table or
+    several (which one a question means is a guess). Cached."""
+    cache = state.setdefault("columns", {})
+    if "prose table" in cache:
+        found: tuple[list[str], list[tuple[int, list[str]]]] | None = cache["prose table"]
+        return found
+    tables = []
+    for text in _plain_texts(state):
+        lines = text.split("\n")
+        for number, line in enumerate(lines):
+            if len(_aligned_cells(line)) < 3 or any(ch.isdigit() for ch in line):
+                continue
+            end = number + 1
+            while end < len(lines) and lines[end].strip() and re.search(r"\d", lines[end]):
+                end += 1
+            table = aligned_table(lines[number:end])
+            if table is not None:
+                header, cells = table
+                tables.append((header, [(number + 2 + i, row) for i, row in enumerate(cells)]))
+    cache["prose table"] = tables[0] if len(tables) == 1 else None
+    return cache["prose table"]  # type: ignore[no-any-return]
+
+
 def _not_numeric(rows: list[tuple[int, list[str]]], at: int) -> bool:
     """Whether column `at` is no number column: fewer than 80% of its cells are plain amounts."""
     given = [cells[at] for _, cells in rows if at < len(cells) and cells[at]]
@@ -5980,7 +6098,7 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
             return None
         name = kept[0]["fields"][group][0]
         return _top(counts, fewest, what, f"'{name}' field (its first line)", f"{len(kept):,} stanzas")
-    table = _column_text_rows(state)
+    table = _column_text_rows(state) or _prose_table(state)
     if table is None:
         return None
     columns, rows = table
@@ -6000,6 +6118,14 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
     group_at = _named_column(columns, _DOER_COLUMNS, rows) if deed and noun == "who" else _column_for(noun, columns)
     rows_asked = words[-1].lower() in _STANZA_NOUNS | {"rows", "lines", "row", "line"}
     count_at = None if rows_asked else _column_for_words(words, columns)
+    doing = _SUPERLATIVE.match(" ".join(query.split()))
+    verb = doing.group(2).strip().lower() if doing is not None else ""
+    if count_at is None and not rows_asked and re.fullmatch(r"[a-z]{3,}", verb) and verb not in ENGLISH_STOPWORDS:
+        # "Which team lost the most games?" over a `Lost` column: the verb names the column, "games" is what its
+        # numbers count (audit 86 v05); a number column only, so "wrote the most books" over `Wrote` text is none
+        by_verb = _column_for(verb, columns)
+        if by_verb is not None and by_verb != group_at and not _not_numeric(rows, by_verb):
+            count_at = by_verb
     if group_at is None:
         # "Which book has the most pages?" over rows that are books, with a number column `pages`: the row with the
         # largest amount, as for "the largest size" (audit 83 F6)

@@ -1,0 +1,63 @@
+"""Audit 86 (offline default), second round: a table's own columns used as the question asks (F5), a crontab's
+mail setting, active jobs and a disabled job (F4), the count of a header-less record file's rows (F7) and a
+yes/no settled by a word that means No (F8). Every text is made up; the reader is a stub (`guided_stub`), so what
+is checked is what the code makes of a reply."""
+
+from __future__ import annotations
+
+from guided_stub import ask, first_line
+
+# --- F5: a table's columns, named by a header word, a verb, a quantity or a position ------------------------------
+
+ORDER = (
+    "ORDER CONFIRMATION 88-A\n\n"
+    "Supplier: Greenleaf Garden Supplies, 2 Orchard Row, Bath\n"
+    "Customer: Hilltop Allotments, Plot Office\n"
+    "Order date: 3 May 2025\n\n"
+    "Product                        Qty   Unit price   Amount\n"
+    "Seed trays (plastic, 40 cell)   12        1.20      14.40\n"
+    "Garden twine (100 m roll)        3        2.50       7.50\n"
+    "Watering can, 10 litre           2       11.00      22.00\n"
+    "Plant labels (pack)             30        0.35      10.50\n\n"
+    "Subtotal: 54.40\n"
+    "Delivery: 6.00\n"
+    "Please pay within 30 days.\n"
+)
+
+
+def test_how_many_of_a_named_row_is_its_quantity_cell() -> None:
+    assert first_line(ask(ORDER, "How many seed trays were ordered?")) == "12"
+    assert first_line(ask(ORDER, "How many plant labels did we buy?")) == "30"
+
+
+def test_a_quantity_question_naming_no_single_row_is_not_answered_by_a_cell() -> None:
+    # "packs" are no words of a row alone; "garden" names one row only: "twine" (3), never "30"
+    assert first_line(ask(ORDER, "How many garden twine rolls were ordered?")) != "30"
+    assert first_line(ask(ORDER, "How many bags were ordered?")) not in ("12", "3", "2", "30")
+
+
+def test_the_highest_amount_names_a_header_column_of_a_table_in_prose() -> None:
+    assert first_line(ask(ORDER, "Which product has the highest amount?")) == "Watering can, 10 litre"
+    assert first_line(ask(ORDER, "Which product has the lowest amount?")) == "Garden twine (100 m roll)"
+
+
+STANDINGS = (
+    "Pos\tClub\tPlayed\tWon\tDrawn\tLost\tPoints\n"
+    "1\tRiver Wanderers\t8\t6\t2\t0\t20\n"
+    "2\tMill Lane\t8\t5\t1\t2\t16\n"
+    "3\tHighfield\t8\t3\t1\t4\t10\n"
+    "4\tStation Road\t8\t1\t2\t5\t5\n"
+    "5\tOld Quarry\t8\t0\t2\t6\t2\n"
+)
+
+
+def test_a_verb_that_names_a_number_column_is_that_column() -> None:
+    assert first_line(ask(STANDINGS, "Which club lost the most games?", name="standings")) == "Old Quarry"
+    assert first_line(ask(STANDINGS, "Which club won the most matches?", name="standings")) == "River Wanderers"
+    assert first_line(ask(STANDINGS, "Which club lost the fewest games?", name="standings")) == "River Wanderers"
+
+
+def test_a_place_asked_by_ordinal_is_the_position_columns_row() -> None:
+    assert first_line(ask(STANDINGS, "Which club is in 4th place?", name="standings")) == "Station Road"
+    assert first_line(ask(STANDINGS, "Which club finished in second place?", name="standings")) == "Mill Lane"
+    assert first_line(ask(STANDINGS, "Which club is in 9th place?", name="standings")) != "Old Quarry"
