@@ -61,3 +61,47 @@ def test_a_place_asked_by_ordinal_is_the_position_columns_row() -> None:
     assert first_line(ask(STANDINGS, "Which club is in 4th place?", name="standings")) == "Station Road"
     assert first_line(ask(STANDINGS, "Which club finished in second place?", name="standings")) == "Mill Lane"
     assert first_line(ask(STANDINGS, "Which club is in 9th place?", name="standings")) != "Old Quarry"
+
+
+# --- F4: a crontab's mail setting, its active jobs and a job commented out ----------------------------------------
+
+JOBS = (
+    "# crontab of the backup user on files-01\n"
+    "# min hour dom mon dow command\n"
+    "MAILTO=backup-team@example.net\n"
+    "PATH=/usr/local/bin:/usr/bin:/bin\n"
+    "\n"
+    "# snapshot the photo archive every night\n"
+    "20 1 * * *   /srv/bin/snapshot_photos.sh\n"
+    "\n"
+    "# prune snapshots older than 30 days, Mondays\n"
+    "0 5 * * 1    /srv/bin/prune_snapshots.sh --days 30\n"
+    "\n"
+    "# paused 2025-01-03: tape drive returned for repair\n"
+    "#30 2 * * 6  /srv/bin/copy_to_tape.sh\n"
+    "\n"
+    "@reboot      /srv/bin/mount_archive.sh\n"
+)
+
+
+def test_a_known_variable_is_named_by_what_it_means() -> None:
+    assert first_line(ask(JOBS, "Where are cron emails sent?")) == "backup-team@example.net"
+    assert first_line(ask(JOBS, "Which email address gets the cron output?")) == "backup-team@example.net"
+    assert first_line(ask(JOBS, "What is the search path for commands?")) == "/usr/local/bin:/usr/bin:/bin"
+
+
+def test_the_active_jobs_are_the_schedule_lines_not_commented_out() -> None:
+    assert first_line(ask(JOBS, "How many active cron jobs are there?")) == "3"
+    assert first_line(ask(JOBS, "How many jobs are scheduled?")) == "3"
+    assert first_line(ask(JOBS, "How many disabled jobs are there?")) == "1"
+
+
+def test_a_commented_out_job_is_not_active() -> None:
+    assert first_line(ask(JOBS, "Is the tape job still active?")) == "No"
+    assert first_line(ask(JOBS, "Is the tape job disabled?")) == "Yes"
+    assert first_line(ask(JOBS, "Is the prune job active?")) == "Yes"
+
+
+def test_schedule_like_lines_in_prose_are_no_crontab() -> None:
+    notes = "Shift notes\n\nThe tape job ran at 2am.\n30 2 * * 6 was its old schedule, people said.\n"
+    assert first_line(ask(notes, "Is the tape job still active?")) != "No"

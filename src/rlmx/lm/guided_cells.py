@@ -4461,6 +4461,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     if _filled_negation(q):  # "How many rows have no email?": its empty cells (audit 85 v07)
         return filled_count(state, q)
     for by_field in (
+        cron_job_count,
         python_count,
         changelog_edge,
         entry_count,
@@ -8409,6 +8410,25 @@ _KEY_DESCRIBED = re.compile(
     r"^#[ \t]*([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)(?:[ \t]{2,}|\t)[ \t]*([A-Za-z][^\n]{8,})$", re.MULTILINE
 )
 
+_KNOWN_KEYS = {
+    "MAILTO": (
+        "mail mails email emails e-mail mailed emailed",
+        "sent send sends go goes get gets receive receives address output report",
+    ),
+    "SHELL": ("shell", "run runs command commands"),
+    "PATH": ("path", "search searched command commands program programs"),
+    "HOME": ("home", "directory folder"),
+    "EDITOR": ("editor", "edit editing"),
+    "VISUAL": ("editor", "edit editing"),
+    "CRON_TZ": ("timezone", "time zone"),
+    "TZ": ("timezone", "time zone"),
+    "LANG": ("language locale", ""),
+}
+"""Shell variables whose name is no plain word of what they mean (crontab's MAILTO: where its mail goes): the
+words one of which a question names them by, then the words such a question may add (audit 86 v04: "Where are
+cron emails sent?" is MAILTO)."""
+_CRONTAB_FRAME = frozenset(stem(w) for w in "cron crontab job jobs user".split())
+"""Words a question about a crontab's setting may use of the file itself ("cron emails"), which no comment says."""
 _SETTING_FRAME = frozenset(
     stem(w) for w in "default value set setting use used option file current number maximum minimum".split()
 )
@@ -8430,6 +8450,106 @@ def _comments_above(text: str, start: int) -> str:
 def _plain_texts(state: dict[str, Any]) -> list[str]:
     """The texts of the sources as written (not a record file's parsed rows), lines and all."""
     return [source[1] for source in state["sources"] if len(source) == 2 and isinstance(source[1], str)]
+
+
+_CRON_LINE = re.compile(
+    r"^(?P<off>[ \t]*#[ \t]*)?[ \t]*(?P<when>@(?:reboot|yearly|annually|monthly|weekly|daily|midnight|hourly)"
+    r"|[\d*][\d*,/-]*[ \t]+[\d*][\d*,/-]*[ \t]+[\d*?][\d*,/?LW-]*[ \t]+(?:[\d*][\d*,/-]*|[A-Za-z]{3}[\w,-]*)"
+    r"[ \t]+(?:[\d*?][\d*,/#?L-]*|[A-Za-z]{3}[\w,-]*))[ \t]+(?P<command>\S.*)$"
+)
+"""A crontab's schedule line: five time fields (or `@daily`...) and a command; `#` before it comments the job out."""
+
+
+def _crontab(text: str) -> list[tuple[int, bool, str, str]] | None:
+    """The jobs of a crontab: (1-based line, active?, the line, the comment lines right above it, joined) of each
+    schedule line (`_CRON_LINE`), active unless commented out. None unless `text` is a crontab: two or more
+    schedule lines, and every other line blank, a comment or a `NAME=value` assignment."""
+    lines = text.split("\n")
+    jobs = []
+    for number, line in enumerate(lines, 1):
+        m = _CRON_LINE.match(line)
+        if m is not None:
+            above: list[str] = []
+            for before in reversed(lines[: number - 1]):
+                if not before.lstrip().startswith("#") or _CRON_LINE.match(before):
+                    break
+                above.insert(0, before.strip().lstrip("#").strip())
+            jobs.append((number, m.group("off") is None, line.strip(), " ".join(above)))
+        elif line.strip() and not line.lstrip().startswith("#") and not _SHELL_ASSIGNMENT.match(line.strip()):
+            return None
+    return jobs if len(jobs) >= 2 else None
+
+
+_CRON_COUNT = re.compile(
+    r"(?i)^\s*how\s+many\s+(?P<state>(?:active|enabled|scheduled|live|running|current|uncommented|disabled|"
+    r"inactive|commented(?:[\s-]out)?)\s+)?(?:cron\s*)?(?:jobs?|entries|tasks|schedules)\b"
+    r"(?:\s+(?:are|does|do|is)\s+(?:there|(?:in\s+)?(?:the|this)\s+(?:crontab|file)(?:\s+(?:have|run|hold))?|"
+    r"(?:scheduled|listed|defined|configured|set\s+up)))?\s*[?.!]*\s*$"
+)
+"""'How many active cron jobs are there?', 'How many jobs are scheduled?', 'How many disabled jobs are there?'."""
+
+
+def cron_job_count(state: dict[str, Any], query: str) -> str | None:
+    """The answer to a `_CRON_COUNT` question over one crontab (`_crontab`): its schedule lines that are active
+    (commented-out ones are no job cron runs, and are said apart), or those commented out when the question asks
+    the disabled ones; each shown by its command (audit 86 v04). None when the question is none or no text is a
+    crontab."""
+    m = _CRON_COUNT.match(" ".join(query.split()))
+    crontabs = [jobs for jobs in map(_crontab, _plain_texts(state)) if jobs is not None] if m is not None else []
+    if m is None or len(crontabs) != 1:
+        return None
+    jobs = crontabs[0]
+    off = re.match(r"(?i)disabled|inactive|commented", (m.group("state") or "").strip()) is not None
+    counted = [job for job in jobs if job[1] != off]
+    others = [job for job in jobs if job[1] == off]
+    shown = "; ".join(f"line {n}: {line[:60]}" for n, _, line, _ in counted[:10])
+    return (
+        f"{len(counted):,}\nCounted: the crontab's {'commented-out' if off else 'active'} schedule lines "
+        f"(five time fields or @daily..., then a command){': ' + shown if shown else ''}"
+        + (
+            f"; {len(others):,} {'active' if off else 'commented out, not counted'}: "
+            + ", ".join(f"line {n}" for n, *_ in others)
+            if others
+            else ""
+        )
+        + "."
+    )
+
+
+_CRON_STATE = re.compile(
+    r"(?i)^\s*(?:is|are)\s+(?:the\s+)?(?P<what>[\w\s./-]+?)\s+(?:still\s+|currently\s+|now\s+)?"
+    r"(?P<state>active|enabled|running|scheduled|live|disabled|inactive|commented\s+out|turned\s+off)"
+    r"(?:\s+(?:in\s+)?(?:the|this)\s+(?:crontab|file))?\s*[?.!]*\s*$"
+)
+_CRON_STATE_FRAME = frozenset(stem(w) for w in "job jobs task tasks cron entry entries still currently now".split())
+_DISABLED_NOTE = re.compile(r"(?i)\b(?:disabled|deactivated|paused|retired|turned\s+off|switched\s+off)\b")
+
+
+def cron_job_state(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(Yes or No, the job's line, its 1-based number) for "Is the sitemap job still active?" over one crontab: the
+    one job whose command or comment lines above it hold every word of the question but the frame ("job",
+    "still"), active when its schedule line is not commented out (audit 86 v04). None when no crontab, no such
+    job or several, or an active line whose comment calls it disabled (which says it is a guess)."""
+    m = _CRON_STATE.match(" ".join(query.split()))
+    crontabs = [jobs for jobs in map(_crontab, _plain_texts(state)) if jobs is not None] if m is not None else []
+    if m is None or len(crontabs) != 1:
+        return None
+    asked = {stem(w.lower()) for w in _WORD.findall(m.group("what")) if w.lower() not in ENGLISH_STOPWORDS}
+    asked -= _CRON_STATE_FRAME
+    if not asked:
+        return None
+    held = [
+        job
+        for job in crontabs[0]
+        if asked <= {stem(w.lower()) for w in re.findall(r"[A-Za-z0-9]+", f"{job[2]} {job[3]}")}
+    ]
+    if len(held) != 1:
+        return None
+    number, active, line, note = held[0]
+    if active and _DISABLED_NOTE.search(note):
+        return None
+    off = re.match(r"(?i)disabled|inactive|commented|turned", m.group("state")) is not None
+    return ("Yes" if active != off else "No"), (line if not note else f"{line} ({note})"), number
 
 
 def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
@@ -8471,6 +8591,16 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
         for match, words in keyed:
             key, setting = match.group(1), _setting_at(match, text, kind)
             if key in found or len(values[key]) > 1 or setting is None or not words:
+                continue
+            known = _KNOWN_KEYS.get(key)
+            if known is not None and asked & {stem(w) for w in known[0].split()}:
+                # "Where are cron emails sent?": MAILTO, named by what it means; every other word of the question
+                # is one such a question adds, or the file's own (a crontab's "cron"), or in its comments
+                said = {stem(w) for w in _WORD.findall(_comments_above(text, match.start()).lower())}
+                meant = {stem(w) for part in known for w in part.split()} | set(words)
+                if asked - meant - _SETTING_FRAME - (_CRONTAB_FRAME if _crontab(text) else set()) <= said:
+                    found[key] = setting
+                    named[key] = 1
                 continue
             if not all(stem(w) in asked for w in words):
                 # a key whose name abbreviates (TTYPERM): its description line holds every word of the question
@@ -10859,6 +10989,9 @@ def guided_answer(
             "kind": "count",
             "report": "\n".join(report),
         }
+    job_state = cron_job_state(state, query)
+    if job_state is not None:
+        return _line_answer(*job_state, "the question asks whether a crontab's job is active: its line", report)
     scheduled = schedule_count(state, query)
     if scheduled is not None:
         report.append("counting the lines of a schedule (a dose or a time each), answered by code")
