@@ -105,3 +105,24 @@ def test_a_commented_out_job_is_not_active() -> None:
 def test_schedule_like_lines_in_prose_are_no_crontab() -> None:
     notes = "Shift notes\n\nThe tape job ran at 2am.\n30 2 * * 6 was its old schedule, people said.\n"
     assert first_line(ask(notes, "Is the tape job still active?")) != "No"
+
+
+# --- F7: the rows of a record file its comment names ---------------------------------------------------------------
+
+PORTS = (
+    "# Harbour berths\n#\n"
+    "# Each berth is one line below; the quay master keeps this file.\n#\n"
+    "# <name>\t<code> <alias1>...<alias5> # Comment\n#\n"
+    + "\n".join(f"Berth{n:02d}\t{700 + n}\t{'east' if n % 3 else ''}\t# depth {n % 7 + 4} m" for n in range(1, 24))
+    + "\n"
+)
+
+
+def test_the_rows_a_record_files_comment_names_are_counted() -> None:
+    for question in ("How many berths are listed?", "How many berths are in the file?", "How many berths are there?"):
+        assert first_line(ask(PORTS, question, name="berths")) == "23", question
+
+
+def test_a_noun_the_comments_do_not_name_counts_no_rows() -> None:
+    assert first_line(ask(PORTS, "How many ships are listed?", name="berths")) != "23"
+    assert first_line(ask(PORTS, "How many berths are in the harbour office?", name="berths")) != "23"

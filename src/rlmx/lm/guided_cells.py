@@ -4475,6 +4475,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         filled_count,
         list_count,
         own_entries_count,
+        named_rows_count,
         row_superlative,
         row_at_position,
         row_quantity,
@@ -7473,6 +7474,52 @@ def own_entries_count(state: dict[str, Any], query: str) -> str | None:
         return None
     rows, aside = table
     return f"{len(rows):,}\nCounted: the rows of the table ({aside}), lines {rows[0]} to {rows[-1]}."
+
+
+_ROWS_LISTED = re.compile(
+    r"(?i)^\s*how\s+many\s+([a-z][\w-]*)\s+(?:are|were)(?:\s+(?:there|listed|given|defined|named|known))?"
+    r"(?:\s+(?:in|on)\s+(?:the|this)\s+([\w -]+?))?\s*[?.!]*\s*$"
+)
+"""'How many ethertypes are listed?', 'How many protocols are in the file?': a count of a record file's rows."""
+_ROWS_PLACE = frozenset("table file list data dataset database records".split())
+"""Places a count of a record file's rows may name: the file itself ('How many protocols are in the file?')."""
+
+
+def named_rows_count(state: dict[str, Any], query: str) -> str | None:
+    """'How many ethertypes are listed?' over a record file whose columns a header or its comment lays out
+    (`_column_text_rows`, `_layout_of_text`) and whose name or comment lines call its rows by the question's
+    plural noun (`_names_its_rows`: '# The EtherType is ...'): its rows, counted, each one of them (audit 86 v07).
+    None when the question is no such count, names a place other than the file, or the file does not call its
+    rows so."""
+    m = _ROWS_LISTED.match(" ".join(query.split()))
+    if m is None:
+        return None
+    place = [w for w in _WORD.findall((m.group(2) or "").lower()) if w not in ENGLISH_STOPWORDS]
+    if not set(place) <= _ROWS_PLACE:
+        return None
+    files = [
+        src
+        for src, shape in zip(state["sources"], state["shapes"], strict=True)
+        if shape == "records"
+        and len(src) == 2
+        and isinstance(src[1], str)
+        and (_column_text_rows(state, src[0]) is not None or _layout_of_text(src[1]) is not None)
+    ]
+    if len(files) != 1 or not _names_its_rows(state, files[0][0], [m.group(1)]):
+        return None
+    lines = files[0][1].split("\n")
+    rows = _item_rows(
+        [(n, line.split()) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
+    )
+    if len(rows) < 2:
+        return None
+    shown = _joined([cells[0] for _, cells in rows[:20] if cells]) + (
+        f" (and {len(rows) - 20} more)" if len(rows) > 20 else ""
+    )
+    return (
+        f"{len(rows):,}\nCounted: the rows of the record file (its comment lines aside), each one of the "
+        f"{m.group(1).lower()} its comments name, lines {rows[0][0]} to {rows[-1][0]}: {shown}."
+    )
 
 
 _ROW_SUPERLATIVE = re.compile(
