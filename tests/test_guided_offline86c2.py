@@ -126,3 +126,25 @@ def test_the_rows_a_record_files_comment_names_are_counted() -> None:
 def test_a_noun_the_comments_do_not_name_counts_no_rows() -> None:
     assert first_line(ask(PORTS, "How many ships are listed?", name="berths")) != "23"
     assert first_line(ask(PORTS, "How many berths are in the harbour office?", name="berths")) != "23"
+
+
+# --- F8: a proposal the text says was put off or turned down was not approved -------------------------------------
+
+MEETING = (
+    "# Parish hall committee\n\n"
+    "## 1. Roof\n"
+    "The roofer's quote of 2,400 pounds was accepted. Work starts in July.\n\n"
+    "## 2. Any other business\n"
+    "Omar proposed a repair cafe. It was deferred until the autumn meeting.\n"
+    "Jane asked for a new piano; the request was turned down for lack of funds.\n"
+)
+
+
+def test_a_deferred_proposal_was_not_approved() -> None:
+    assert first_line(ask(MEETING, "Was the repair cafe approved?")) == "No"
+    assert first_line(ask(MEETING, "Was the new piano approved?")) == "No"
+
+
+def test_a_proposal_said_to_go_through_is_not_turned_into_no() -> None:
+    assert first_line(ask(MEETING, "Was the roofer's quote accepted?")) != "No"
+    assert first_line(ask(MEETING, "Was the roof quote approved?")) != "No"

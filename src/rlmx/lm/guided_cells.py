@@ -8499,6 +8499,56 @@ def _plain_texts(state: dict[str, Any]) -> list[str]:
     return [source[1] for source in state["sources"] if len(source) == 2 and isinstance(source[1], str)]
 
 
+_WAS_IT_DONE = re.compile(
+    r"(?i)^\s*(?:was|were|has|have|had)\s+(?:the\s+|a\s+|an\s+|their\s+|our\s+|his\s+|her\s+)?"
+    r"(?P<what>[\w' -]+?)\s+(?:been\s+|finally\s+|ever\s+)?(?P<verb>approved|accepted|agreed|adopted|passed|carried|"
+    r"granted|confirmed|ratified|authori[sz]ed|held|run|completed|finished|signed|funded|endorsed|decided)"
+    r"(?:\s+(?:by|at|in|on|during)\s+(?:the\s+)?[\w' -]{1,40})?\s*[?.!]*\s*$"
+)
+"""'Was the compost workshop approved?', 'Has the budget been adopted?': whether a proposal went through."""
+_PUT_OFF = re.compile(
+    r"(?i)\b(?:postponed|deferred|put\s+off|held\s+over|carried\s+over|rejected|turned\s+down|declined|refused|"
+    r"voted\s+down|defeated|withdrawn|cancell?ed|shelved|tabled\s+until|adjourned|not\s+(?:approved|accepted|"
+    r"agreed|adopted|passed|carried))\b"
+)
+"""Words that settle a proposal did not go through (yet): 'It was postponed to the next meeting.' (audit 86 v08)."""
+_WENT_THROUGH = re.compile(
+    r"(?i)\b(?:approved|accepted|agreed|adopted|passed|carried|granted|confirmed|ratified|authori[sz]ed|endorsed)\b"
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
+
+
+def put_off_verdict(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
+    """("No" and the passage, the unit) for a `_WAS_IT_DONE` question whose thing the text names in one sentence
+    only, when that sentence or the next one ('It was postponed to the next meeting.') says it was put off,
+    rejected or withdrawn (`_PUT_OFF`), and neither says it went through (`_WENT_THROUGH`, the question's verb):
+    the text settles No though it never writes the question's verb (audit 86 v08). None otherwise."""
+    m = _WAS_IT_DONE.match(" ".join(query.split()))
+    if m is None or unmodelled(query):
+        return None
+    what = {stem(w.lower()) for w in _WORD.findall(m.group("what")) if w.lower() not in ENGLISH_STOPWORDS}
+    if not what:
+        return None
+    verb = re.compile(rf"(?i)\b{re.escape(m.group('verb'))}\b")
+    found: list[tuple[dict[str, Any], str]] = []
+    for unit in state["units"]:
+        sentences = [x.strip() for x in _SENTENCE_END.split(" ".join(str(unit.get("text", "")).split())) if x.strip()]
+        for i, sentence in enumerate(sentences):
+            if not what <= {stem(w.lower()) for w in _WORD.findall(sentence)}:
+                continue
+            after = sentences[i + 1] if i + 1 < len(sentences) else ""
+            follows = re.match(r"(?i)(?:it|this|that|the\s+(?:proposal|motion|idea|item|plan|request))\b", after)
+            said = f"{sentence} {after}" if follows else sentence
+            if all(said != other for _, other in found):  # a line and the section holding it: one passage
+                found.append((unit, said))
+    if len(found) != 1:
+        return None
+    unit, said = found[0]
+    if _PUT_OFF.search(said) is None or _WENT_THROUGH.search(said) or verb.search(said):
+        return None
+    return f"No\nFrom [{unit['where']}] {said}", unit
+
+
 _CRON_LINE = re.compile(
     r"^(?P<off>[ \t]*#[ \t]*)?[ \t]*(?P<when>@(?:reboot|yearly|annually|monthly|weekly|daily|midnight|hourly)"
     r"|[\d*][\d*,/-]*[ \t]+[\d*][\d*,/-]*[ \t]+[\d*?][\d*,/?LW-]*[ \t]+(?:[\d*][\d*,/-]*|[A-Za-z]{3}[\w,-]*)"
@@ -11036,6 +11086,12 @@ def guided_answer(
             "kind": "count",
             "report": "\n".join(report),
         }
+    put_off = put_off_verdict(state, query)
+    if put_off is not None:
+        report.append(
+            f"a yes/no question whose proposal the text says was put off or turned down ({put_off[1]['where']})"
+        )
+        return _answered(put_off[0], report)
     job_state = cron_job_state(state, query)
     if job_state is not None:
         return _line_answer(*job_state, "the question asks whether a crontab's job is active: its line", report)
