@@ -148,3 +148,41 @@ def test_a_deferred_proposal_was_not_approved() -> None:
 def test_a_proposal_said_to_go_through_is_not_turned_into_no() -> None:
     assert first_line(ask(MEETING, "Was the roofer's quote accepted?")) != "No"
     assert first_line(ask(MEETING, "Was the roof quote approved?")) != "No"
+
+
+# --- F3: who added a definition is told by the header comments, not its body --------------------------------------
+
+MODULE = (
+    '"""Flag parsing helpers."""\n'
+    "\n"
+    "# Written by Ines Moreau <ines@example.org>.\n"
+    "#\n"
+    "# Tariq Osei <tariq@example.org> added parse_flags().\n"
+    "\n"
+    "import sys\n"
+    "\n"
+    "\n"
+    "def split_flag(text):\n"
+    '    """Split one flag into name and value."""\n'
+    '    name, _, value = text.partition("=")\n'
+    "    return name, value\n"
+    "\n"
+    "\n"
+    "def parse_flags(args):\n"
+    '    """Parse a list of flags into a dict."""\n'
+    "    found = {}\n"
+    "    for arg in args:\n"
+    "        name, value = split_flag(arg)\n"
+    "        found[name] = value\n"
+    "    return found\n"
+)
+
+
+def test_who_added_a_definition_reads_the_header_comments() -> None:
+    for question in ("Who added parse_flags()?", "Who added parse_flags?"):
+        assert first_line(ask(MODULE, question, "Tariq Osei", name="flags")) == "Tariq Osei", question
+
+
+def test_what_a_definition_does_is_still_read_from_its_body() -> None:
+    said = ask(MODULE, "What does parse_flags return?", "Tariq Osei", name="flags")
+    assert first_line(said) != "Tariq Osei"

@@ -9473,6 +9473,15 @@ _ASKS_WHERE = re.compile(r"\s*where\b", re.IGNORECASE)
 _DEFINITION = r"^([ \t]*)(?:async[ \t]+)?(?:def|class|function|sub|fn|func)[ \t]+{name}\b"
 
 
+_ASKS_ITS_HISTORY = re.compile(
+    r"(?i)^\s*(?:who|when|in\s+which\s+(?:version|release|year)|which\s+(?:version|release|person|author))\b.*"
+    r"\b(?:add|adds|added|wrote|write|writes|written|create|creates|created|contributed|introduced|authored|"
+    r"implemented|deprecated|removed|renamed|rewrote|rewritten)\b"
+)
+"""Who made a definition, or when ("Who added gnu_getopt()?", "When was parse_args deprecated?"): its history,
+which the text's header comments or changelog tell, never its body."""
+
+
 def definition_scope(state: dict[str, Any], query: str) -> tuple[list[tuple[Any, int, int]], list[str]] | None:
     """([(source, first line, last line)], the names) of the one definition in source code ("def set_tunnel(")
     of each name from code the question writes ("When must set_tunnel be called?"): its body (the lines below it
@@ -9484,6 +9493,8 @@ def definition_scope(state: dict[str, Any], query: str) -> tuple[list[tuple[Any,
     callers = [rf"\b(?:call|calls|calling|use|uses|using|invoke|invokes)\s+{re.escape(name)}\b" for name in names]
     if not names or _ASKS_WHERE.match(query) or any(re.search(c, query, re.IGNORECASE) for c in callers):
         return None  # "Where is set_tunnel called?", "Which methods call set_tunnel?": answered outside its body
+    if _ASKS_ITS_HISTORY.match(query):
+        return None  # "Who added gnu_getopt()?": a header comment or a changelog says, not its body (audit 86 v01)
     scope: list[tuple[Any, int, int]] = []
     sources = [source[0] for source in state["sources"] if len(source) == 2 and isinstance(source[1], str)]
     for name in names:
