@@ -8515,7 +8515,6 @@ _PUT_OFF = re.compile(
 _WENT_THROUGH = re.compile(
     r"(?i)\b(?:approved|accepted|agreed|adopted|passed|carried|granted|confirmed|ratified|authori[sz]ed|endorsed)\b"
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 
 
 def put_off_verdict(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
