@@ -1752,6 +1752,29 @@ _LENGTHS = (
 )
 _SIZES = "sq square m2 m² ft² acre acres hectare hectares ha b byte bytes kb kib mb mib gb gib tb tib pixel pixels px"
 _WEIGHTS = "g gram grams kg kilo kilos kilogram kilograms t tonne tonnes ton tons lb lbs pound pounds oz ounce ounces"
+_UNIT_WORDS = frozenset(
+    (
+        _DURATIONS + " " + _LENGTHS + " " + _SIZES + " " + _WEIGHTS + " percent per cent pence penny cents cent "
+        "dollar dollars euro euros eur usd gbp chf pound pounds quid yen yuan rupee rupees franc francs krona kronor "
+        "krone kroner"
+    ).split()
+)
+"""Words that measure a number ("35 pounds", "3 days", "40 kg"): alone, without the number, they say no amount."""
+_ASKS_AN_AMOUNT = re.compile(
+    r"(?i)^\s*(?:what|how\s+much)\s+(?:is|was|are|were|will\s+be)\s+(?:the|our|my|their|its|his|her|this)\s+"
+    r"(?:[\w-]+\s+){0,2}?(?:fee|price|cost|rent|salary|fine|charge|deposit|wage|fare|premium|toll|subscription)s?"
+    r"(?:\s+(?:of|for|per|on|at|in)\s+[^?]*)?\s*[?.!]*\s*$"
+)
+"""A question that asks an amount ("What is the annual fee?", "What is the price of a ticket?"): its answer holds
+a number (or says there is none: `_NO_AMOUNT_WORDS`)."""
+_NO_AMOUNT_WORDS = frozenset("free nothing none nil waived included zero gratis".split())
+
+
+def _a_number(word: str) -> bool:
+    """Whether a word of a reading is a number ("35", "4.50", "forty")."""
+    return bool(re.fullmatch(r"\d[\d,.]*", word)) or word.lower() in NUMBER_WORDS
+
+
 _DEGREE_UNITS: dict[str, frozenset[str]] = {
     word: frozenset(units.split())
     for words, units in (
@@ -2963,6 +2986,10 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         digits = re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in piece)
         if kind == "number" and not digits and not frequency:
             continue
+        if not digits and all(w.lower() in _UNIT_WORDS for w in piece) and _a_number(lead):
+            continue  # "pounds" of "The fee is 4 pounds" where the text says 35 pounds: the reading's number is gone
+        if not digits and _ASKS_AN_AMOUNT.search(query) and not {w.lower() for w in piece} & _NO_AMOUNT_WORDS:
+            continue  # "What is the annual fee?" asks an amount, never a word without one
         if not _of_the_asked_type(core, query) and not _an_hour_at(core, text, query):
             continue  # "What email address ...?" is not answered by a URL
         if not fields and not _the_asked_events_clock(core, text, query):
@@ -4486,6 +4513,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     if _filled_negation(q):  # "How many rows have no email?": its empty cells (audit 85 v07)
         return filled_count(state, q)
     for by_field in (
+        cron_job_count,
         python_count,
         changelog_edge,
         entry_count,
@@ -4499,7 +4527,10 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         filled_count,
         list_count,
         own_entries_count,
+        named_rows_count,
         row_superlative,
+        row_at_position,
+        row_quantity,
     ):  # RFC 822 stanzas, a record file's columns, a labelled list
         if unmodelled(q):
             break  # "How many files are not in group root?": none of these reads a negation or a comparison
@@ -5746,6 +5777,122 @@ def _column_for_words(words: list[str], columns: list[str]) -> int | None:
     return holding[0] if len(holding) == 1 else None
 
 
+_ORDINAL_WORDS = {
+    w: n
+    for n, w in enumerate(
+        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(), 1
+    )
+}
+_AT_POSITION = re.compile(
+    r"(?i)^\s*(?:(?:which|what)\s+(?P<noun>[a-z][\w-]*)|who)\s+(?:is|was|are|were|finished|came|ended|sits|lies|"
+    r"placed|ranked|ranks|is\s+(?:placed|ranked))\s+(?:in\s+|at\s+)?(?:the\s+)?"
+    r"(?P<n>\d{1,3}(?:st|nd|rd|th)|(?:" + "|".join(_ORDINAL_WORDS) + r"))\s+(?:place|position|spot)"
+    r"(?:\s+(?:in|of|on)\s+(?:the|this)\s+[\w-]+)?\s*[?.!]*\s*$"
+)
+"""'Which team is in 4th place?', 'Who finished third?' (with 'place'): the row a position column numbers so."""
+_POSITION_COLUMN = re.compile(r"(?i)^\s*(?:pos\.?|position|place|rank|ranking|rk)\s*$")
+"""A column that numbers the rows' places in a ranking ('Pos' of a league table); an id ('No', '#') is none."""
+
+
+def row_at_position(state: dict[str, Any], query: str) -> str | None:
+    """The answer to an `_AT_POSITION` question over a table with a position column (`_POSITION_COLUMN`, e.g. a
+    league table's `Pos`): the cell of the column the noun names ('team': `Team`), else the row's first column of
+    words, in the one row whose position is the one asked ('4th', 'fourth' -> 4), with what was read. None when the
+    question is none, the table has no such column, or no row or several hold that position (a tie)."""
+    m = _AT_POSITION.match(" ".join(query.split()))
+    table = (_column_text_rows(state) or _prose_table(state)) if m is not None else None
+    if m is None or table is None:
+        return None
+    columns, rows = table
+    spoken = m.group("n").lower()
+    wanted = _ORDINAL_WORDS.get(spoken) or int(re.sub(r"\D", "", spoken))
+    places = [i for i, c in enumerate(columns) if _POSITION_COLUMN.match(c) and not _not_numeric(rows, i)]
+    if len(places) != 1:
+        return None
+    at = places[0]
+    held = [(n, cells) for n, cells in rows if at < len(cells) and cells[at].strip().rstrip(".=") == str(wanted)]
+    if len(held) != 1:
+        return None
+    noun = m.group("noun")
+    name_at = _column_for(noun, columns) if noun else None
+    if name_at is None:
+        name_at = next((i for i in range(len(columns)) if i != at and _not_numeric(rows, i)), None)
+    number, cells = held[0]
+    if name_at is None or name_at >= len(cells) or not cells[name_at].strip():
+        return None
+    return (
+        f"{cells[name_at].strip()}\nRead: the row whose '{columns[at]}' cell is {wanted} (line {number:,}), its "
+        f"'{columns[name_at]}' cell."
+    )
+
+
+_HOW_MANY_OF_A_ROW = re.compile(
+    r"(?i)^\s*how\s+many\s+(?P<thing>[\w(),.' -]+?)\s+(?:were|was|are|is|have\s+been|has\s+been|did\s+"
+    r"(?:we|you|they|i|he|she|it)|do\s+(?:we|you|they|i)|does\s+(?:he|she|it))\s+(?P<verb>[a-z]+)"
+    r"(?:\s+(?:in|on)\s+(?:the|this)\s+[\w-]+)?\s*[?.!]*\s*$"
+)
+"""'How many menu cards were ordered?', 'How many pens did we buy?': the quantity of the row the words name."""
+
+
+def row_quantity(state: dict[str, Any], query: str) -> str | None:
+    """The answer to a `_HOW_MANY_OF_A_ROW` question over a table with one quantity column (`_QUANTITY_COLUMN`:
+    `Qty`, `Quantity`, ...), such as an invoice's item table: that column's cell in the one row a cell of which
+    holds every content word of the thing asked ('menu cards': 'Menu cards (A4, laminated)'), with what was read.
+    A row is one line of items, not one item, so its quantity, not the rows, answers (audit 86 v05). None when the
+    question is none, no table or no single quantity column is there, or no row or several hold the words."""
+    m = _HOW_MANY_OF_A_ROW.match(" ".join(query.split()))
+    if m is None or m.group("verb").lower() == "there" or unmodelled(query):
+        return None
+    table = _column_text_rows(state) or _prose_table(state)
+    if table is None:
+        return None
+    columns, rows = table
+    quantity = [i for i, c in enumerate(columns) if _QUANTITY_COLUMN.match(c) and not _not_numeric(rows, i)]
+    thing = {stem(w.lower()) for w in _WORD.findall(m.group("thing")) if w.lower() not in ENGLISH_STOPWORDS}
+    if len(quantity) != 1 or not thing:
+        return None
+    at = quantity[0]
+    held = [
+        (n, cells, i)
+        for n, cells in _item_rows(rows)
+        for i, cell in enumerate(cells)
+        if i != at and thing <= {stem(w.lower()) for w in _WORD.findall(cell)}
+    ]
+    if len({n for n, _, _ in held}) != 1 or at >= len(held[0][1]) or not _AMOUNT.fullmatch(held[0][1][at].strip()):
+        return None
+    number, cells, named = held[0]
+    return (
+        f"{cells[at].strip()}\nRead: the '{columns[at]}' cell of the row '{cells[named].strip()}' (line {number:,}); "
+        "a row is one line of items, so its quantity, not the rows, is the count."
+    )
+
+
+def _prose_table(state: dict[str, Any]) -> tuple[list[str], list[tuple[int, list[str]]]] | None:
+    """(header cells, [(line, cells)]) of the one whitespace-aligned table (`aligned_table`: a header line of 3+
+    cells with no digit, then 2+ lines with a digit right below it) in a plain text that is no record file, such as
+    the item table of an invoice between its addresses and its totals; None when the texts hold no such table or
+    several (which one a question means is a guess). Cached."""
+    cache = state.setdefault("columns", {})
+    if "prose table" in cache:
+        found: tuple[list[str], list[tuple[int, list[str]]]] | None = cache["prose table"]
+        return found
+    tables = []
+    for text in _plain_texts(state):
+        lines = text.split("\n")
+        for number, line in enumerate(lines):
+            if len(_aligned_cells(line)) < 3 or any(ch.isdigit() for ch in line):
+                continue
+            end = number + 1
+            while end < len(lines) and lines[end].strip() and re.search(r"\d", lines[end]):
+                end += 1
+            table = aligned_table(lines[number:end])
+            if table is not None:
+                header, cells = table
+                tables.append((header, [(number + 2 + i, row) for i, row in enumerate(cells)]))
+    cache["prose table"] = tables[0] if len(tables) == 1 else None
+    return cache["prose table"]  # type: ignore[no-any-return]
+
+
 def _not_numeric(rows: list[tuple[int, list[str]]], at: int) -> bool:
     """Whether column `at` is no number column: fewer than 80% of its cells are plain amounts."""
     given = [cells[at] for _, cells in rows if at < len(cells) and cells[at]]
@@ -6023,7 +6170,7 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
             return None
         name = kept[0]["fields"][group][0]
         return _top(counts, fewest, what, f"'{name}' field (its first line)", f"{len(kept):,} stanzas")
-    table = _column_text_rows(state)
+    table = _column_text_rows(state) or _prose_table(state)
     if table is None:
         return None
     columns, rows = table
@@ -6043,6 +6190,14 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
     group_at = _named_column(columns, _DOER_COLUMNS, rows) if deed and noun == "who" else _column_for(noun, columns)
     rows_asked = words[-1].lower() in _STANZA_NOUNS | {"rows", "lines", "row", "line"}
     count_at = None if rows_asked else _column_for_words(words, columns)
+    doing = _SUPERLATIVE.match(" ".join(query.split()))
+    verb = doing.group(2).strip().lower() if doing is not None else ""
+    if count_at is None and not rows_asked and re.fullmatch(r"[a-z]{3,}", verb) and verb not in ENGLISH_STOPWORDS:
+        # "Which team lost the most games?" over a `Lost` column: the verb names the column, "games" is what its
+        # numbers count (audit 86 v05); a number column only, so "wrote the most books" over `Wrote` text is none
+        by_verb = _column_for(verb, columns)
+        if by_verb is not None and by_verb != group_at and not _not_numeric(rows, by_verb):
+            count_at = by_verb
     if group_at is None:
         # "Which book has the most pages?" over rows that are books, with a number column `pages`: the row with the
         # largest amount, as for "the largest size" (audit 83 F6)
@@ -7541,6 +7696,52 @@ def own_entries_count(state: dict[str, Any], query: str) -> str | None:
     return f"{len(rows):,}\nCounted: the rows of the table ({aside}), lines {rows[0]} to {rows[-1]}."
 
 
+_ROWS_LISTED = re.compile(
+    r"(?i)^\s*how\s+many\s+([a-z][\w-]*)\s+(?:are|were)(?:\s+(?:there|listed|given|defined|named|known))?"
+    r"(?:\s+(?:in|on)\s+(?:the|this)\s+([\w -]+?))?\s*[?.!]*\s*$"
+)
+"""'How many ethertypes are listed?', 'How many protocols are in the file?': a count of a record file's rows."""
+_ROWS_PLACE = frozenset("table file list data dataset database records".split())
+"""Places a count of a record file's rows may name: the file itself ('How many protocols are in the file?')."""
+
+
+def named_rows_count(state: dict[str, Any], query: str) -> str | None:
+    """'How many ethertypes are listed?' over a record file whose columns a header or its comment lays out
+    (`_column_text_rows`, `_layout_of_text`) and whose name or comment lines call its rows by the question's
+    plural noun (`_names_its_rows`: '# The EtherType is ...'): its rows, counted, each one of them (audit 86 v07).
+    None when the question is no such count, names a place other than the file, or the file does not call its
+    rows so."""
+    m = _ROWS_LISTED.match(" ".join(query.split()))
+    if m is None:
+        return None
+    place = [w for w in _WORD.findall((m.group(2) or "").lower()) if w not in ENGLISH_STOPWORDS]
+    if not set(place) <= _ROWS_PLACE:
+        return None
+    files = [
+        src
+        for src, shape in zip(state["sources"], state["shapes"], strict=True)
+        if shape == "records"
+        and len(src) == 2
+        and isinstance(src[1], str)
+        and (_column_text_rows(state, src[0]) is not None or _layout_of_text(src[1]) is not None)
+    ]
+    if len(files) != 1 or not _names_its_rows(state, files[0][0], [m.group(1)]):
+        return None
+    lines = files[0][1].split("\n")
+    rows = _item_rows(
+        [(n, line.split()) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
+    )
+    if len(rows) < 2:
+        return None
+    shown = _joined([cells[0] for _, cells in rows[:20] if cells]) + (
+        f" (and {len(rows) - 20} more)" if len(rows) > 20 else ""
+    )
+    return (
+        f"{len(rows):,}\nCounted: the rows of the record file (its comment lines aside), each one of the "
+        f"{m.group(1).lower()} its comments name, lines {rows[0][0]} to {rows[-1][0]}: {shown}."
+    )
+
+
 _ROW_SUPERLATIVE = re.compile(
     r"(?i)^\s*(?:which|what)\s+(?:(?P<pre>(?:[\w'-]+\s+){0,4}?)(?:is|was|are|were)\s+)?(?:the\s+)?"
     r"(?P<adj>(?:most|least)\s+(?:expensive|costly)|costliest|priciest|cheapest|dearest|largest|biggest|greatest"
@@ -8439,6 +8640,8 @@ _SETTING = re.compile(
     r"^([A-Za-z][A-Za-z0-9]*(?:[_.-][A-Za-z0-9]+)*)(?:[ \t]*[=:][ \t]*|[ \t]+)([^\s#;][^#;\n]*)(?:[#;].*)?$",
     re.MULTILINE,
 )
+_SHELL_ASSIGNMENT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*=\S")
+"""A shell-style `NAME=value` line, no space around "=" (crontab's SHELL=, MAILTO=; a `.env` file's lines)."""
 _COMMENTED_SETTING = re.compile(r"^#[ \t]?(?:Default:[ \t]*)?([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)=(\S[^\n]*)$", re.MULTILINE)
 """A shell-style setting commented out, or a comment giving a setting's default (`# Default: DHOME=/home`)."""
 _KEY_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
@@ -8516,6 +8719,25 @@ _KEY_DESCRIBED = re.compile(
     r"^#[ \t]*([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)(?:[ \t]{2,}|\t)[ \t]*([A-Za-z][^\n]{8,})$", re.MULTILINE
 )
 
+_KNOWN_KEYS = {
+    "MAILTO": (
+        "mail mails email emails e-mail mailed emailed",
+        "sent send sends go goes get gets receive receives address output report",
+    ),
+    "SHELL": ("shell", "run runs command commands"),
+    "PATH": ("path", "search searched command commands program programs"),
+    "HOME": ("home", "directory folder"),
+    "EDITOR": ("editor", "edit editing"),
+    "VISUAL": ("editor", "edit editing"),
+    "CRON_TZ": ("timezone", "time zone"),
+    "TZ": ("timezone", "time zone"),
+    "LANG": ("language locale", ""),
+}
+"""Shell variables whose name is no plain word of what they mean (crontab's MAILTO: where its mail goes): the
+words one of which a question names them by, then the words such a question may add (audit 86 v04: "Where are
+cron emails sent?" is MAILTO)."""
+_CRONTAB_FRAME = frozenset(stem(w) for w in "cron crontab job jobs user".split())
+"""Words a question about a crontab's setting may use of the file itself ("cron emails"), which no comment says."""
 _SETTING_FRAME = frozenset(
     stem(w) for w in "default value set setting use used option file current number maximum minimum".split()
 )
@@ -8539,6 +8761,155 @@ def _plain_texts(state: dict[str, Any]) -> list[str]:
     return [source[1] for source in state["sources"] if len(source) == 2 and isinstance(source[1], str)]
 
 
+_WAS_IT_DONE = re.compile(
+    r"(?i)^\s*(?:was|were|has|have|had)\s+(?:the\s+|a\s+|an\s+|their\s+|our\s+|his\s+|her\s+)?"
+    r"(?P<what>[\w' -]+?)\s+(?:been\s+|finally\s+|ever\s+)?(?P<verb>approved|accepted|agreed|adopted|passed|carried|"
+    r"granted|confirmed|ratified|authori[sz]ed|held|run|completed|finished|signed|funded|endorsed|decided)"
+    r"(?:\s+(?:by|at|in|on|during)\s+(?:the\s+)?[\w' -]{1,40})?\s*[?.!]*\s*$"
+)
+"""'Was the compost workshop approved?', 'Has the budget been adopted?': whether a proposal went through."""
+_PUT_OFF = re.compile(
+    r"(?i)\b(?:postponed|deferred|put\s+off|held\s+over|carried\s+over|rejected|turned\s+down|declined|refused|"
+    r"voted\s+down|defeated|withdrawn|cancell?ed|shelved|tabled\s+until|adjourned|not\s+(?:approved|accepted|"
+    r"agreed|adopted|passed|carried))\b"
+)
+"""Words that settle a proposal did not go through (yet): 'It was postponed to the next meeting.' (audit 86 v08)."""
+_WENT_THROUGH = re.compile(
+    r"(?i)\b(?:approved|accepted|agreed|adopted|passed|carried|granted|confirmed|ratified|authori[sz]ed|endorsed)\b"
+)
+
+
+def put_off_verdict(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
+    """("No" and the passage, the unit) for a `_WAS_IT_DONE` question whose thing the text names in one sentence
+    only, when that sentence or the next one ('It was postponed to the next meeting.') says it was put off,
+    rejected or withdrawn (`_PUT_OFF`), and neither says it went through (`_WENT_THROUGH`, the question's verb):
+    the text settles No though it never writes the question's verb (audit 86 v08). None otherwise."""
+    m = _WAS_IT_DONE.match(" ".join(query.split()))
+    if m is None or unmodelled(query):
+        return None
+    what = {stem(w.lower()) for w in _WORD.findall(m.group("what")) if w.lower() not in ENGLISH_STOPWORDS}
+    if not what:
+        return None
+    verb = re.compile(rf"(?i)\b{re.escape(m.group('verb'))}\b")
+    found: list[tuple[dict[str, Any], str]] = []
+    for unit in state["units"]:
+        sentences = [x.strip() for x in _SENTENCE_END.split(" ".join(str(unit.get("text", "")).split())) if x.strip()]
+        for i, sentence in enumerate(sentences):
+            if not what <= {stem(w.lower()) for w in _WORD.findall(sentence)}:
+                continue
+            after = sentences[i + 1] if i + 1 < len(sentences) else ""
+            follows = re.match(r"(?i)(?:it|this|that|the\s+(?:proposal|motion|idea|item|plan|request))\b", after)
+            said = f"{sentence} {after}" if follows else sentence
+            if all(said != other for _, other in found):  # a line and the section holding it: one passage
+                found.append((unit, said))
+    if len(found) != 1:
+        return None
+    unit, said = found[0]
+    if _PUT_OFF.search(said) is None or _WENT_THROUGH.search(said) or verb.search(said):
+        return None
+    return f"No\nFrom [{unit['where']}] {said}", unit
+
+
+_CRON_LINE = re.compile(
+    r"^(?P<off>[ \t]*#[ \t]*)?[ \t]*(?P<when>@(?:reboot|yearly|annually|monthly|weekly|daily|midnight|hourly)"
+    r"|[\d*][\d*,/-]*[ \t]+[\d*][\d*,/-]*[ \t]+[\d*?][\d*,/?LW-]*[ \t]+(?:[\d*][\d*,/-]*|[A-Za-z]{3}[\w,-]*)"
+    r"[ \t]+(?:[\d*?][\d*,/#?L-]*|[A-Za-z]{3}[\w,-]*))[ \t]+(?P<command>\S.*)$"
+)
+"""A crontab's schedule line: five time fields (or `@daily`...) and a command; `#` before it comments the job out."""
+
+
+def _crontab(text: str) -> list[tuple[int, bool, str, str]] | None:
+    """The jobs of a crontab: (1-based line, active?, the line, the comment lines right above it, joined) of each
+    schedule line (`_CRON_LINE`), active unless commented out. None unless `text` is a crontab: two or more
+    schedule lines, and every other line blank, a comment or a `NAME=value` assignment."""
+    lines = text.split("\n")
+    jobs = []
+    for number, line in enumerate(lines, 1):
+        m = _CRON_LINE.match(line)
+        if m is not None:
+            above: list[str] = []
+            for before in reversed(lines[: number - 1]):
+                if not before.lstrip().startswith("#") or _CRON_LINE.match(before):
+                    break
+                above.insert(0, before.strip().lstrip("#").strip())
+            jobs.append((number, m.group("off") is None, line.strip(), " ".join(above)))
+        elif line.strip() and not line.lstrip().startswith("#") and not _SHELL_ASSIGNMENT.match(line.strip()):
+            return None
+    return jobs if len(jobs) >= 2 else None
+
+
+_CRON_COUNT = re.compile(
+    r"(?i)^\s*how\s+many\s+(?P<state>(?:active|enabled|scheduled|live|running|current|uncommented|disabled|"
+    r"inactive|commented(?:[\s-]out)?)\s+)?(?:cron\s*)?(?:jobs?|entries|tasks|schedules)\b"
+    r"(?:\s+(?:are|does|do|is)\s+(?:there|(?:in\s+)?(?:the|this)\s+(?:crontab|file)(?:\s+(?:have|run|hold))?|"
+    r"(?:scheduled|listed|defined|configured|set\s+up)))?\s*[?.!]*\s*$"
+)
+"""'How many active cron jobs are there?', 'How many jobs are scheduled?', 'How many disabled jobs are there?'."""
+
+
+def cron_job_count(state: dict[str, Any], query: str) -> str | None:
+    """The answer to a `_CRON_COUNT` question over one crontab (`_crontab`): its schedule lines that are active
+    (commented-out ones are no job cron runs, and are said apart), or those commented out when the question asks
+    the disabled ones; each shown by its command (audit 86 v04). None when the question is none or no text is a
+    crontab."""
+    m = _CRON_COUNT.match(" ".join(query.split()))
+    crontabs = [jobs for jobs in map(_crontab, _plain_texts(state)) if jobs is not None] if m is not None else []
+    if m is None or len(crontabs) != 1:
+        return None
+    jobs = crontabs[0]
+    off = re.match(r"(?i)disabled|inactive|commented", (m.group("state") or "").strip()) is not None
+    counted = [job for job in jobs if job[1] != off]
+    others = [job for job in jobs if job[1] == off]
+    shown = "; ".join(f"line {n}: {line[:60]}" for n, _, line, _ in counted[:10])
+    return (
+        f"{len(counted):,}\nCounted: the crontab's {'commented-out' if off else 'active'} schedule lines "
+        f"(five time fields or @daily..., then a command){': ' + shown if shown else ''}"
+        + (
+            f"; {len(others):,} {'active' if off else 'commented out, not counted'}: "
+            + ", ".join(f"line {n}" for n, *_ in others)
+            if others
+            else ""
+        )
+        + "."
+    )
+
+
+_CRON_STATE = re.compile(
+    r"(?i)^\s*(?:is|are)\s+(?:the\s+)?(?P<what>[\w\s./-]+?)\s+(?:still\s+|currently\s+|now\s+)?"
+    r"(?P<state>active|enabled|running|scheduled|live|disabled|inactive|commented\s+out|turned\s+off)"
+    r"(?:\s+(?:in\s+)?(?:the|this)\s+(?:crontab|file))?\s*[?.!]*\s*$"
+)
+_CRON_STATE_FRAME = frozenset(stem(w) for w in "job jobs task tasks cron entry entries still currently now".split())
+_DISABLED_NOTE = re.compile(r"(?i)\b(?:disabled|deactivated|paused|retired|turned\s+off|switched\s+off)\b")
+
+
+def cron_job_state(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(Yes or No, the job's line, its 1-based number) for "Is the sitemap job still active?" over one crontab: the
+    one job whose command or comment lines above it hold every word of the question but the frame ("job",
+    "still"), active when its schedule line is not commented out (audit 86 v04). None when no crontab, no such
+    job or several, or an active line whose comment calls it disabled (which says it is a guess)."""
+    m = _CRON_STATE.match(" ".join(query.split()))
+    crontabs = [jobs for jobs in map(_crontab, _plain_texts(state)) if jobs is not None] if m is not None else []
+    if m is None or len(crontabs) != 1:
+        return None
+    asked = {stem(w.lower()) for w in _WORD.findall(m.group("what")) if w.lower() not in ENGLISH_STOPWORDS}
+    asked -= _CRON_STATE_FRAME
+    if not asked:
+        return None
+    held = [
+        job
+        for job in crontabs[0]
+        if asked <= {stem(w.lower()) for w in re.findall(r"[A-Za-z0-9]+", f"{job[2]} {job[3]}")}
+    ]
+    if len(held) != 1:
+        return None
+    number, active, line, note = held[0]
+    if active and _DISABLED_NOTE.search(note):
+        return None
+    off = re.match(r"(?i)disabled|inactive|commented|turned", m.group("state")) is not None
+    return ("Yes" if active != off else "No"), (line if not note else f"{line} ({note})"), number
+
+
 def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
     """(value, line, line number) of the one uncommented `KEY value` (or `key = value`) line of a configuration
     file whose key the question names whole ("the default umask": UMASK 022; "the method used to encrypt
@@ -8554,11 +8925,18 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
     found: dict[str, tuple[str, str, int]] = {}
     named: dict[str, int] = {}  # key: how many of its words the question names
     for text in _plain_texts(state):
+        if _layout_of_text(text) is not None:
+            continue  # a record file whose comment lays out its columns: `record_value` reads each field's column
         # one scan of the text (a greedy value, stripped here: a lazy one cost a backtrack per character of a line)
         keyed = [(match, _key_words(match.group(1))) for match in _SETTING.finditer(text)]
         commented = sum(1 for match, words in keyed if len(words) > 1 or "=" in match.group(0)) < MIN_SETTINGS
         if commented and _all_assignments(text):
             commented = False  # a short `.env` file (DB_HOST=... DB_PORT=...): every line a setting, no prose
+        if commented and any(_SHELL_ASSIGNMENT.match(match.group(0)) for match, _ in keyed):
+            # `SHELL=/bin/bash` above a crontab's jobs: a shell assignment, which no prose line writes, is a
+            # setting however few the file holds (audit 86 v04); only those lines are read as settings
+            keyed = [(match, words) for match, words in keyed if _SHELL_ASSIGNMENT.match(match.group(0))]
+            commented = False
         if commented:
             # a file whose every setting is commented out, each at its default ("#DSHELL=/bin/bash", "# Default:
             # DIR_MODE=0700"): those lines say the values
@@ -8573,6 +8951,16 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
         for match, words in keyed:
             key, setting = match.group(1), _setting_at(match, text, kind)
             if key in found or len(values[key]) > 1 or setting is None or not words:
+                continue
+            known = _KNOWN_KEYS.get(key)
+            if known is not None and asked & {stem(w) for w in known[0].split()}:
+                # "Where are cron emails sent?": MAILTO, named by what it means; every other word of the question
+                # is one such a question adds, or the file's own (a crontab's "cron"), or in its comments
+                said = {stem(w) for w in _WORD.findall(_comments_above(text, match.start()).lower())}
+                meant = {stem(w) for part in known for w in part.split()} | set(words)
+                if asked - meant - _SETTING_FRAME - (_CRONTAB_FRAME if _crontab(text) else set()) <= said:
+                    found[key] = setting
+                    named[key] = 1
                 continue
             if not all(stem(w) in asked or (w in ENGLISH_STOPWORDS and stem(w) in written) for w in words) or all(
                 w in ENGLISH_STOPWORDS for w in words
@@ -9106,23 +9494,61 @@ def record_value(state: dict[str, Any], query: str, framed: list[str]) -> tuple[
     if not lines:
         return None
     framed_stems = {stem(w) for t in framed for w in _WORD.findall(t)}
+    layouts = [
+        found[0]
+        for source, shape in zip(state["sources"], state["shapes"], strict=True)
+        if shape == "records"
+        for found in [_row_layout(state, source[0])]
+        if found is not None
+    ]
     named: list[str] = []
     for token in query.split():
         bare = token.strip(_FIELD_EDGES).lower()
         words = [w for w in _WORD.findall(bare) if w not in ENGLISH_STOPWORDS]
-        if not words or all(stem(w) in framed_stems or w in _VALUE_VERBS or w in _RECORD_FRAME for w in words):
+        if not words or all(
+            stem(w) in framed_stems
+            or w in _VALUE_VERBS
+            or w in _RECORD_FRAME
+            or any(_layout_column(w, names) is not None for names in layouts)  # "number" of `<hexnumber>`
+            for w in words
+        ):
             continue
         named.append(bare)
     if len(named) != 1:
         return None
 
     def fields_of(unit: dict[str, Any]) -> tuple[str, ...]:  # "alias: value" and "alias value" alike
-        return tuple(f for f in (f.strip(_FIELD_EDGES) for f in unit["text"].split()) if f)
+        # a comment after " #" is no value ("0806  ether-arp  # Address Resolution Protocol"), nor a key
+        text = _ROW_COMMENT.sub("", unit["text"])
+        return tuple(f for f in (f.strip(_FIELD_EDGES) for f in text.split()) if f)
 
     hits = [u for u in lines if named[0] in [f.lower() for f in fields_of(u)]]
-    if len({fields_of(u) for u in hits}) != 1 or len(fields_of(hits[0])) < 2:  # a line written twice is one
+    if not hits or len({fields_of(u) for u in hits}) != 1 or len(fields_of(hits[0])) < 2:  # one line written twice
         return None
     fields = fields_of(hits[0])
+    layout = _row_layout(state, hits[0]["source"])
+    if layout is not None:  # "# <name> <hexnumber> <alias1>...<alias35> # Comment": each field has its column
+        names, spread = layout
+        laid = _layout_cells(fields, names, spread)
+        if laid is None:
+            return None
+        holds = {i for i, c in enumerate(laid) if named[0] in [v.lower() for v in c]}
+        places = {
+            at
+            for w in _WORD.findall(query)
+            if w.lower() not in ENGLISH_STOPWORDS and w.lower() != named[0]
+            for at in [_layout_column(w, names)]
+            if at is not None and at not in holds
+        }
+        if len(places) > 1:
+            return None
+        if places:  # the column asked for by name: its cells, or "" when this record leaves it empty
+            return " ".join(laid[places.pop()]), hits[0]
+        if 0 not in holds and laid[0]:  # "Which protocol has the number 86DD?": the record's key
+            return laid[0][0], hits[0]
+        rest = [" ".join(c) for i, c in enumerate(laid) if i not in holds and c]
+        # no column named: the one other field, never the others glued together
+        return (rest[0], hits[0]) if len(rest) == 1 else None
     asked = _asked_noun(query)
     table = _column_text_rows(state, hits[0]["source"]) if asked else None
     if asked and table is not None:  # "Which timezone's ...": the column the comment names so, not the row's key
@@ -9134,6 +9560,67 @@ def record_value(state: dict[str, Any], query: str, framed: list[str]) -> tuple[
             return cells[at], hits[0]
     value = " ".join(fields[1:]) if fields[0].lower() == named[0] else fields[0]
     return value, hits[0]
+
+
+_HAS_A = re.compile(r"(?i)^\s*(?:does|do|did)\s+.*\b(?:have|has|had)\s+(?:a|an|any)\s+[\w-]+\s*[?.!]*\s*$")
+"""A yes/no question whether a record has a value in a column: "Does ARP have an alias?"."""
+_ROW_COMMENT = re.compile(r"(?:^|\s)#.*$")
+"""A record line's trailing comment, from a "#" that starts a word to the end."""
+_LAYOUT_CELL = re.compile(r"<([^<>]+)>(\s*(?:\.\.\.|…)\s*<[^<>]+>|\s*(?:\.\.\.|…))?")
+"""A column of a layout comment: `<name>`, or a repeated one, `<alias1>...<alias35>` or `<alias>...`."""
+
+
+def _row_layout(state: dict[str, Any], source_name: Any) -> tuple[list[str], int | None] | None:
+    """(column names, index of the column that repeats or None) from the layout line of a record file's leading
+    comment block: the last comment line, its own trailing "# Comment" aside, made of two or more `<column>`
+    cells (/etc/ethertypes' "# <name> <hexnumber> <alias1>...<alias35> # Comment" gives (["name", "hexnumber",
+    "alias"], 2); /etc/fstab's "# <file system> <mount point> <type> ..."). None when the source writes no such
+    line."""
+    text = next((s[1] for s in state["sources"] if s[0] == source_name and isinstance(s[1], str)), None)
+    return None if text is None else _layout_of_text(text)
+
+
+def _layout_of_text(text: str) -> tuple[list[str], int | None] | None:
+    """`_row_layout` of a text as written."""
+    found: tuple[list[str], int | None] | None = None
+    for line in text.split("\n"):
+        if not line.startswith("#"):
+            if line.strip():
+                break
+            continue
+        body = _ROW_COMMENT.sub("", line[1:]).strip()
+        cells = list(_LAYOUT_CELL.finditer(body))
+        if len(cells) < 2 or _LAYOUT_CELL.sub("", body).strip(" \t[]"):
+            continue
+        names = [re.sub(r"\d+$", "", m.group(1)).strip().lower() for m in cells]
+        spread = [i for i, m in enumerate(cells) if m.group(2)]
+        if all(names) and len(spread) <= 1:
+            found = names, (spread[0] if spread else None)
+    return found
+
+
+def _layout_cells(fields: tuple[str, ...], names: list[str], spread: int | None) -> list[list[str]] | None:
+    """A record's fields by the columns of its layout (`_row_layout`): one field each, the repeating column all
+    that the others leave (maybe none). None when the fields do not fit the layout."""
+    if spread is None:
+        return [[f] for f in fields] if len(fields) == len(names) else None
+    after = len(names) - spread - 1
+    if len(fields) < len(names) - 1:
+        return None
+    end = len(fields) - after
+    return [*([f] for f in fields[:spread]), list(fields[spread:end]), *([f] for f in fields[end:])]
+
+
+def _layout_column(word: str, names: list[str]) -> int | None:
+    """The column of a layout a question's word names ("aliases" and "alias" name `<alias1>...`), or None."""
+    low = word.lower()
+    forms = {low, stem(low), low[:-2] if low.endswith("es") else low, low[:-1] if low.endswith("s") else low}
+    at = [
+        i
+        for i, name in enumerate(names)
+        if name in forms or stem(name) in forms or low in name.split() or (len(low) >= 4 and name.endswith(low))
+    ]
+    return at[0] if len(at) == 1 else None
 
 
 _RECORD_FRAME = frozenset("alias aliases name names value values entry entries line record field".split())
@@ -9251,6 +9738,15 @@ _ASKS_WHERE = re.compile(r"\s*where\b", re.IGNORECASE)
 _DEFINITION = r"^([ \t]*)(?:async[ \t]+)?(?:def|class|function|sub|fn|func)[ \t]+{name}\b"
 
 
+_ASKS_ITS_HISTORY = re.compile(
+    r"(?i)^\s*(?:who|when|in\s+which\s+(?:version|release|year)|which\s+(?:version|release|person|author))\b.*"
+    r"\b(?:add|adds|added|wrote|write|writes|written|create|creates|created|contributed|introduced|authored|"
+    r"implemented|deprecated|removed|renamed|rewrote|rewritten)\b"
+)
+"""Who made a definition, or when ("Who added gnu_getopt()?", "When was parse_args deprecated?"): its history,
+which the text's header comments or changelog tell, never its body."""
+
+
 def definition_scope(state: dict[str, Any], query: str) -> tuple[list[tuple[Any, int, int]], list[str]] | None:
     """([(source, first line, last line)], the names) of the one definition in source code ("def set_tunnel(")
     of each name from code the question writes ("When must set_tunnel be called?"): its body (the lines below it
@@ -9262,6 +9758,8 @@ def definition_scope(state: dict[str, Any], query: str) -> tuple[list[tuple[Any,
     callers = [rf"\b(?:call|calls|calling|use|uses|using|invoke|invokes)\s+{re.escape(name)}\b" for name in names]
     if not names or _ASKS_WHERE.match(query) or any(re.search(c, query, re.IGNORECASE) for c in callers):
         return None  # "Where is set_tunnel called?", "Which methods call set_tunnel?": answered outside its body
+    if _ASKS_ITS_HISTORY.match(query):
+        return None  # "Who added gnu_getopt()?": a header comment or a changelog says, not its body (audit 86 v01)
     scope: list[tuple[Any, int, int]] = []
     sources = [source[0] for source in state["sources"] if len(source) == 2 and isinstance(source[1], str)]
     for name in names:
@@ -10864,6 +11362,15 @@ def guided_answer(
             "kind": "count",
             "report": "\n".join(report),
         }
+    put_off = put_off_verdict(state, query)
+    if put_off is not None:
+        report.append(
+            f"a yes/no question whose proposal the text says was put off or turned down ({put_off[1]['where']})"
+        )
+        return _answered(put_off[0], report)
+    job_state = cron_job_state(state, query)
+    if job_state is not None:
+        return _line_answer(*job_state, "the question asks whether a crontab's job is active: its line", report)
     scheduled = schedule_count(state, query)
     if scheduled is not None:
         report.append("counting the lines of a schedule (a dose or a time each), answered by code")
@@ -11032,7 +11539,13 @@ def guided_answer(
         if looked_up is not None:
             value, unit = looked_up
             report.append(f"{how}: {unit['where']}")
-            cell_verdict = record_verdict(value, unit, query) if asks_yes_no(query) else None
+            cell_verdict = record_verdict(value, unit, query) if asks_yes_no(query) and value else None
+            if not value:  # the asked column of its layout is empty in this record: "Does IPX have an alias?"
+                report.append("the record leaves the asked column empty")
+                said = "No" if asks_yes_no(query) else "none"
+                return _answered(f"{said}\nFrom {_quote(unit)}\n(the record has no value in that column)", report)
+            if cell_verdict is None and _HAS_A.search(query) and _row_layout(state, unit["source"]) is not None:
+                cell_verdict = "Yes"  # "Does ARP have an alias?": its layout's column holds one
             if cell_verdict is not None:  # "Was Potato released in 2001?": the cell decides, and the answer says how
                 report.append(f"a yes/no question the record's cell {value!r} settles: {cell_verdict}")
                 return _answered(f"{cell_verdict}\nFrom {_quote(unit)}\n(the record gives {value})", report)
