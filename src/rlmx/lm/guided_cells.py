@@ -1038,6 +1038,15 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             segments = _dose_segments(block)  # a schedule's lines: one item each, never one paragraph
         if segments is None and not (entries or pod or python):
             segments = _numbered_label_segments(block)  # "Week 5: Midterm exam" lines: one item each
+        rows_titled = False  # rows lined up by blanks under their title line: the title is their lead
+        if (
+            segments is None
+            and not (entries or pod or python)
+            and aligned_table(block) is None
+            and table_of(block, strict=True) is None
+        ):
+            segments = _aligned_row_segments(block)
+            rows_titled = segments is not None and not segments[0][2]
         if section is not None and block and _ini_lines(block):
             # one unit per key, however few; a comment line goes with the key below it ('# main port' 'port = ...')
             segments, waiting = [], None  # (the first of the comment lines waiting for their key)
@@ -1057,6 +1066,7 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
                 body = _clean(" ".join(" ".join([first, *lines[1:]]).split()))
                 if not item:
                     lead = body[:-1].strip() if len(lines) == 1 and body.endswith(":") and len(body) <= 60 else ""
+                    lead = body if rows_titled else lead
                 if item:
                     units.append(_paragraph(lead or own, body, start + offset, "paragraph", entries))
                 else:
@@ -1258,6 +1268,30 @@ def _numbered_label_segments(block: list[str]) -> list[tuple[int, list[str], boo
     if len(block) < 2 or not all(_LABEL_NUMBER_LINE.match(line) for line in block):
         return None
     return [(offset, [line], True) for offset, line in enumerate(block)]
+
+
+def _aligned_row_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None:
+    """A block of rows lined up by blanks with no header line, under an optional title line: "Ordinary members (3
+    seats)" over "  Yusuf Ali   88   ELECTED" / "  Clive Barton   52" (rows of 2 or more cells, two or more blanks
+    apart, as many as each row has: `aligned_table` needs one count). Each row is one item (the title line its
+    lead), so a status word of one row is never read with the name of the next (audit 86b F1). The rows must be 2
+    or more, share one indentation, open with a letter, hold a digit in one row at least, and none may end a
+    sentence or hold code's signs. None otherwise."""
+    title = 1 if len(_aligned_cells(block[0])) == 1 and not block[0].rstrip().endswith((".", "!", "?")) else 0
+    rows = block[title:]
+    if len(rows) < 2 or len({_indent(line) for line in rows}) != 1:
+        return None
+    for line in rows:
+        cells = _aligned_cells(line)
+        if len(cells) < 2 or not cells[0][:1].isalpha() or line.rstrip().endswith((".", "!", "?", ":", ";", ",")):
+            return None
+        if any(len(cell) > 40 for cell in cells) or re.search(r"[=/$\"<>|{}\[\]`]", line):
+            return None
+    if not any(re.search(r"\d", line) for line in rows):
+        return None
+    return [(0, block[:1], False)] * title + [
+        (offset, [line], True) for offset, line in enumerate(block) if offset >= title
+    ]
 
 
 def _list_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None:
