@@ -45,3 +45,42 @@ def test_lines_of_prose_with_two_blanks_stay_one_paragraph() -> None:
     prose = "Notes\n\nWe met at noon.  Ana chaired it.\nBo took minutes.  It ran late.\n"
     units, _ = split_units([("notes.txt", prose)])
     assert any("Ana chaired it" in u["text"] and "Bo took minutes" in u["text"] for u in units)
+
+
+# F2: `git log` output: a commit's message belongs to its own commit, never titles the next one.
+GIT_LOG = """commit a1b2c3d4e5f6
+Author: Lena Ortiz <lena@example.org>
+Date:   Wed May 1 10:00:00 2024 +0200
+
+    Speed up the search index
+
+commit 0f9e8d7c6b5a
+Author: Ravi Menon <ravi@example.org>
+Date:   Tue Apr 30 09:00:00 2024 +0200
+
+    Add dark mode
+
+    The theme follows the system setting. Fixes #77.
+
+commit 112233445566
+Author: Lena Ortiz <lena@example.org>
+Date:   Mon Apr 29 08:00:00 2024 +0200
+
+    Drop Python 3.8 support
+"""
+
+
+def test_a_commit_and_its_message_are_one_unit() -> None:
+    units, _ = split_units([("log.txt", GIT_LOG)])
+    dark = next(u for u in units if "Add dark mode" in u["text"])
+    assert "0f9e8d7c6b5a" in dark["text"] and "Ravi Menon" in dark["text"]
+    assert "112233445566" not in dark["text"] and "Lena" not in dark["text"]
+    assert dark["line"] == 7
+    assert not any(u["text"].strip() == "Add dark mode" for u in units)  # the subject titles nothing
+
+
+def test_a_commits_hash_and_author_are_read_from_its_own_header() -> None:
+    assert first_line(ask(GIT_LOG, "Which commit adds dark mode?", reply="0f9e8d7c6b5a")) == "0f9e8d7c6b5a"
+    assert first_line(ask(GIT_LOG, "Which commit adds dark mode?", reply="112233445566")) != "112233445566"
+    assert first_line(ask(GIT_LOG, "Who wrote the dark mode commit?", reply="Ravi Menon")) == "Ravi Menon"
+    assert first_line(ask(GIT_LOG, "Who wrote the dark mode commit?", reply="Lena Ortiz")) != "Lena Ortiz"

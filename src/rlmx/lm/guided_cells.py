@@ -1118,16 +1118,58 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             return False
         return True
 
-    for number, line in enumerate(text.split("\n"), 1):
+    lines = text.split("\n")
+    commits = not (entries or pod or python) and _is_git_log(text)
+    for number, line in enumerate(lines, 1):
         if line.strip():
             if not block:
                 start = number
             block.append(line)
+        elif commits and block and _GIT_COMMIT.match(block[0]) and not _GIT_COMMIT.match(_next_text(lines, number)):
+            block.append(line)  # a blank line inside a commit: its message is still its own (audit 86b F2)
         else:
+            if commits and block and _GIT_COMMIT.match(block[0]):
+                block[:] = _git_commit_sentences(block)
             flush()
             block = []
+    if commits and block and _GIT_COMMIT.match(block[0]):
+        block[:] = _git_commit_sentences(block)
     flush()
     return units
+
+
+_GIT_COMMIT = re.compile(r"^commit [0-9a-f]{7,40}\b")
+"""The first line of a commit in `git log` output: "commit 4b81d0c9aa53"."""
+_GIT_HEADER = re.compile(r"^(?:Author|Date|Merge|AuthorDate|Commit|CommitDate):\s")
+
+
+def _is_git_log(text: str) -> bool:
+    """Whether `text` is `git log` output: two `commit <hash>` lines or more, each right above an "Author:" (or
+    "Merge:") line."""
+    return len(re.findall(r"(?m)^commit [0-9a-f]{7,40}\b.*\n(?:Author|Merge):", text[:200_000])) >= 2
+
+
+def _next_text(lines: list[str], number: int) -> str:
+    """The first line that is not blank after line `number` (1-based) of `lines`; "" at the end."""
+    return next((line for line in lines[number:] if line.strip()), "")
+
+
+def _git_commit_sentences(block: list[str]) -> list[str]:
+    """One commit of `git log` output (its "commit"/"Author:"/"Date:" lines, then its indented message) with the
+    message's subject ended as a sentence: the commit is one unit, its hash, author and date read with its own
+    subject (one sentence with it) and message, never with the next commit's, as when the one-line subject titled
+    the commit below it (audit 86b F2). Blank lines stay, so that line numbers hold."""
+    ended: list[str] = []
+    subject = True
+    for line in block:
+        if _GIT_COMMIT.match(line) or _GIT_HEADER.match(line):
+            ended.append(line)
+        elif subject and line.strip():
+            subject = False
+            ended.append(line.rstrip() + ("" if line.rstrip().endswith((".", "!", "?")) else "."))
+        else:
+            ended.append(line)
+    return ended
 
 
 _OPTION_NAME = r"--?\w[\w-]*(?:\[?=[\w<>.:|-]+\]?| [A-Za-z<\[][\w<>\[\]=.:|-]*)?"
