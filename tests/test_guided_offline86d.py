@@ -84,3 +84,12 @@ def test_a_commits_hash_and_author_are_read_from_its_own_header() -> None:
     assert first_line(ask(GIT_LOG, "Which commit adds dark mode?", reply="112233445566")) != "112233445566"
     assert first_line(ask(GIT_LOG, "Who wrote the dark mode commit?", reply="Ravi Menon")) == "Ravi Menon"
     assert first_line(ask(GIT_LOG, "Who wrote the dark mode commit?", reply="Lena Ortiz")) != "Lena Ortiz"
+
+
+# F3: a question for a numbered thing (an issue, a ticket, a PR) wants a reference with a digit, not a word.
+def test_a_word_is_no_answer_to_which_issue() -> None:
+    answer = ask(GIT_LOG, "Which issue does the dark mode commit fix?", reply="setting")
+    assert first_line(answer) != "setting"
+    ticket = "Support log\n\nThe printer jam was logged as ticket HD-4471 by the front desk.\n"
+    assert first_line(ask(ticket, "Which ticket was the printer jam logged as?", reply="desk")) != "desk"
+    assert first_line(ask(ticket, "Which ticket was the printer jam logged as?", reply="HD-4471")) == "HD-4471"

@@ -2822,6 +2822,17 @@ def _agree(first: str, second: str, query: str = "") -> str | None:
     return None
 
 
+_ASKS_REFERENCE = re.compile(
+    r"^\s*(?:and |but |so )?which\s+(?:issues?|tickets?|bugs?|prs?|pull requests?|merge requests?|invoices?|orders?|"
+    r"incidents?|cases?|commits?|versions?|releases?)\b(?!\s+(?:of|about|types?|status|titles?|names?)\b)"
+    r"|\b(?:what|which)\s+(?:(?:is|was|are|were|the|a|an)\s+)*(?:ticket|pr|pull request|merge request|invoice)"
+    r"(?:\s+(?:id|no\.?|ref(?:erence)?))?\b(?!\s+(?:of|about|types?|status|titles?|names?)\b)"
+)
+"""A question asking which item of a numbered kind ("Which issue does the OPML commit close?", "Which PR fixed
+it?", "What ticket is this?"): its answer is a reference with a digit ("#198", "v0.8.0", "4b81d0c9aa53"), never a
+word of the sentence around it (audit 86b F3)."""
+
+
 def expected_type(query: str) -> str:
     """ "number" (how many, how much, how old, what year), "numeral" (which bug number, what port number: a number
     that names something, "#963335" as well as "8080"), "time" (when, what date), "name" (who), "reason" (why),
@@ -2831,6 +2842,8 @@ def expected_type(query: str) -> str:
         return "number"
     if re.search(r"\b(?:which|what)\s+(?:(?:is|was|are|were|the|a|an)\s+)*(?:[\w-]+\s+){0,2}?number\b(?!\s+of\b)", q):
         return "numeral"  # "which bug number", "what port number": a number that names, not one that counts
+    if re.search(_ASKS_REFERENCE, q):
+        return "numeral"  # "which issue does it close?": "#198", never "file" (audit 86b F3)
     if re.match(r"\s*(who|whom|whose)\b", q):
         return "name"
     if re.match(r"\s*(?:and |but |so )?(?:since )?when\b", q) or re.search(r"\b(?:what|which) (?:is the )?date\b", q):
