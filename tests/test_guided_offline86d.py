@@ -93,3 +93,28 @@ def test_a_word_is_no_answer_to_which_issue() -> None:
     ticket = "Support log\n\nThe printer jam was logged as ticket HD-4471 by the front desk.\n"
     assert first_line(ask(ticket, "Which ticket was the printer jam logged as?", reply="desk")) != "desk"
     assert first_line(ask(ticket, "Which ticket was the printer jam logged as?", reply="HD-4471")) == "HD-4471"
+
+
+# F4: a forecast's day lines: a value is read from the asked day's own line.
+FORECAST = """Week-ahead outlook for Ambleside (issued Sunday evening)
+
+Mon: Bright and breezy all day. High 15°C, low 9°C. Wind NE 5 mph. Chance of rain 10%.
+Tue: Persistent rain, heavy at times. High 11°C, low 8°C. Wind S 20 mph. Chance of rain 95%.
+Wed: Fog at first, then sunny spells. High 13°C, low 2°C. Wind W 8 mph. Chance of rain 20%.
+Thu: Gales on the fells, squally showers. High 10°C, low 6°C. Wind NW 45 mph. Chance of rain 60%.
+Fri: Clear and cold after a frosty start. High 16°C, low 1°C. Wind N 3 mph. Chance of rain 5%.
+Sat: Cloud thickening later in the day. High 12°C, low 7°C. Wind SE 12 mph. Chance of rain 30%.
+
+A flood alert covers the lake shore on Tuesday. Sunrise 06:58, sunset 18:02 on Monday.
+"""
+
+
+def test_day_lines_are_a_unit_each() -> None:
+    units, _ = split_units([("outlook.txt", FORECAST)])
+    wednesday = next(u for u in units if u["text"].startswith("Wed:"))
+    assert "Tue:" not in wednesday["text"] and "Thu:" not in wednesday["text"]
+
+
+def test_the_value_of_the_day_before_is_no_answer() -> None:
+    assert first_line(ask(FORECAST, "What is the low on Wednesday?", reply="8°C")) != "8°C"
+    assert first_line(ask(FORECAST, "What is the low on Wednesday?", reply="2°C")) == "2°C"

@@ -1301,13 +1301,24 @@ def _dose_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None
 _LABEL_NUMBER_LINE = re.compile(r"^\s*[A-Z][A-Za-z]{1,15}(?: [A-Za-z]{1,15})? \d{1,4}[a-z]?\s*[:.)-]\s+\S")
 """A line opened by a label and its number, then a colon: "Week 5: Midterm exam", "Day 2: Hike to the lake",
 "Room 101 - Studio"."""
+_DAY_LABEL_LINE = re.compile(
+    r"^\s*(?:(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs?)?|Fri|Sat(?:ur)?|Sun)(?:day)?\.?"
+    r"|\d{1,2}(?:st|nd|rd|th)? [A-Z][a-z]{2,8}|[A-Z][a-z]{2,8} \d{1,2}(?:st|nd|rd|th)?"
+    r"|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?)\s*[:\u2013-]\s+\S"
+)
+"""A line opened by a weekday or a date as its label: a forecast's "Thu: Showers. High 10°C, low 4°C.", a diary's
+"12 May: ...", a log's "2024-05-03 - ...". One day's values belong to its own line (audit 86b F4)."""
 
 
 def _numbered_label_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None:
     """A block of 2 or more lines each opened by a label with its number (`_LABEL_NUMBER_LINE`: a syllabus's "Week 1:
     ..." lines, an itinerary's "Day 2: ...") as one item a line: run into one paragraph, the number after "Week 5:
     Midterm exam" was read as the midterm's week, "6" of the next line (audit 85b F3). None otherwise."""
-    if len(block) < 2 or not all(_LABEL_NUMBER_LINE.match(line) for line in block):
+    if len(block) < 2:
+        return None
+    if not all(_LABEL_NUMBER_LINE.match(line) for line in block) and not all(
+        _DAY_LABEL_LINE.match(line) for line in block
+    ):
         return None
     return [(offset, [line], True) for offset, line in enumerate(block)]
 
