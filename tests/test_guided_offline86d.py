@@ -118,3 +118,19 @@ def test_day_lines_are_a_unit_each() -> None:
 def test_the_value_of_the_day_before_is_no_answer() -> None:
     assert first_line(ask(FORECAST, "What is the low on Wednesday?", reply="8°C")) != "8°C"
     assert first_line(ask(FORECAST, "What is the low on Wednesday?", reply="2°C")) == "2°C"
+
+
+# F5: a statement's opening and closing balance rows are no transactions.
+STATEMENT = """Date,Details,Paid out,Paid in,Balance
+01/06/2024,Balance brought forward,,,500.00
+03/06/2024,CORNER SHOP,12.40,,487.60
+05/06/2024,WAGES,,900.00,1387.60
+09/06/2024,WATER BILL,31.00,,1356.60
+30/06/2024,Closing balance,,,1356.60
+"""
+
+
+def test_balance_rows_are_not_counted_as_items() -> None:
+    answer = ask(STATEMENT, "How many transactions are there?", name="june.csv")
+    assert first_line(answer) == "3"
+    assert "balance" in answer.split("\n")[1]

@@ -5275,20 +5275,39 @@ def _table_records(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [u for u in units if u.get("fields")]
 
 
+_BALANCE_ROW = re.compile(
+    r"(?i)^\W*(?:(?:opening|closing|starting|ending|final|initial|previous|balance)\s+balance"
+    r"|balance\s+(?:brought|carried)\s+(?:forward|fwd|down)|(?:brought|carried)\s+(?:forward|fwd|down)"
+    r"|balance\s+[bc]/[fd]|[bc]/[fd]|balance)\W*$"
+)
+"""A cell that makes its row a balance carried over, no entry of the account: 'Opening balance', 'Closing balance',
+'Balance brought forward', 'Carried forward', 'B/F' (audit 86b F5: a statement's transactions were counted with
+its opening balance row)."""
+
+
 def _item_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The records that are items: a row labelled as the total of the others ('| Total | 165 |', `_TOTAL_ROW`) is
-    none, counted with them it is one item too many (review 83c v12)."""
+    none, counted with them it is one item too many (review 83c v12); nor is a balance carried over ('Opening
+    balance,,,1204.55', `_BALANCE_ROW`, audit 86b F5)."""
     return [
         u
         for u in records
-        if not any(f.strip() and not _AMOUNT.fullmatch(f.strip()) and _TOTAL_ROW.match(f.strip()) for f in u["fields"])
+        if not any(
+            f.strip() and not _AMOUNT.fullmatch(f.strip()) and (_TOTAL_ROW.match(f.strip()) or _BALANCE_ROW.match(f))
+            for f in u["fields"]
+        )
     ]
 
 
 def _totals_aside(records: list[dict[str, Any]], items: list[dict[str, Any]]) -> str:
-    """What a count of `items` says it set aside among `records` besides the header: '' or ' and its total row'."""
-    n = len(records) - len(items)
-    return "" if not n else f" and its total row{'s' if n > 1 else ''}"
+    """What a count of `items` says it set aside among `records` besides the header: '', ' and its total row' or
+    ' and its total or balance rows'."""
+    kept = {id(u) for u in items}
+    aside = [u for u in records if id(u) not in kept]
+    if not aside:
+        return ""
+    balance = any(_BALANCE_ROW.match(f) for u in aside for f in u["fields"])
+    return f" and its {'total or balance' if balance else 'total'} row{'s' if len(aside) > 1 else ''}"
 
 
 def _title_line(text: str) -> bool:
