@@ -7,7 +7,7 @@ measure said in one word (newcomer v02) and a Markdown task list (newcomer v03).
 from __future__ import annotations
 
 from guided_stub import ask, first_line
-from rlmx.lm.guided_cells import split_units
+from rlmx.lm.guided_cells import build_index, guided_answer, split_units
 
 # F1: rows lined up by blanks, 2 or 3 cells each, under a title line: each row is a unit of its own.
 VOTES = """Riverside Rowing Club - captain ballot
@@ -134,3 +134,26 @@ def test_balance_rows_are_not_counted_as_items() -> None:
     answer = ask(STATEMENT, "How many transactions are there?", name="june.csv")
     assert first_line(answer) == "3"
     assert "balance" in answer.split("\n")[1]
+
+
+# newcomer v02: a superlative or an aggregate said in one word maps to the column it measures.
+PETS = "name,age,weight\nRex,7,30.5\nMilo,2,4.2\nLuna,11,12.0\nPip,5,0.3\n"
+
+
+def test_a_row_asked_by_a_measure_adjective() -> None:
+    assert first_line(ask(PETS, "Who is the oldest pet?", name="pets.csv")) == "Luna"
+    assert first_line(ask(PETS, "Which pet is the youngest?", name="pets.csv")) == "Milo"
+    assert first_line(ask(PETS, "Which pet is the heaviest?", name="pets.csv")) == "Rex"
+
+
+def test_a_columns_maximum_minimum_and_mean() -> None:
+    assert first_line(ask(PETS, "What is the maximum age?", name="pets.csv")) == "11"
+    assert first_line(ask(PETS, "What is the minimum weight?", name="pets.csv")) == "0.3"
+    assert first_line(ask(PETS, "What is the average age?", name="pets.csv")) == "6.25"
+
+
+def test_a_measure_of_another_column_is_no_answer() -> None:
+    # the ages are the pets', not the names'; "oldest name" is no question this table answers by code
+    state = build_index([("pets.csv", PETS)])
+    answer = guided_answer(state, "What is the oldest weight?", lambda prompts: ["NOT FOUND"] * len(prompts))
+    assert first_line(str(answer["answer"])) not in ("Luna", "12.0")
