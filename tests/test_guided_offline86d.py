@@ -157,3 +157,16 @@ def test_a_measure_of_another_column_is_no_answer() -> None:
     state = build_index([("pets.csv", PETS)])
     answer = guided_answer(state, "What is the oldest weight?", lambda prompts: ["NOT FOUND"] * len(prompts))
     assert first_line(str(answer["answer"])) not in ("Luna", "12.0")
+
+
+# newcomer v03: a Markdown task list's checked and unchecked items.
+TODO = "# Weekend\n\n- [x] wash the car\n- [ ] book dentist\n- [X] water plants\n- [x] return library books\n"
+
+
+def test_checked_items_are_counted_and_listed() -> None:
+    assert first_line(ask(TODO, "How many tasks are done?")) == "3"
+    assert first_line(ask(TODO, "How many tasks are completed?")) == "3"
+    assert first_line(ask(TODO, "Which tasks are done?")) == "wash the car, water plants, return library books"
+    assert first_line(ask(TODO, "How many tasks are still to do?")) == "1"
+    assert first_line(ask(TODO, "Which items are not done yet?")) == "book dentist"
+    assert first_line(ask(TODO, "How many tasks are there?")) == "4"

@@ -4528,12 +4528,60 @@ def unmodelled(query: str) -> bool:
     return _UNMODELLED.search(_QUOTED_IN_REPLY.sub(" ", query)) is not None
 
 
+_CHECKLIST_ITEM = re.compile(r"^\s{0,8}(?:[-*+]|\d{1,3}[.)])\s+\[(?P<mark>[ xX✓✔-])\]\s+(?P<text>\S.*?)\s*$")
+"""A Markdown task-list line (GitHub's syntax): '- [x] pay rent' (done), '- [ ] call bob' (open)."""
+_DONE_WORDS = r"done|completed?|finished|checked(?:\s+off)?|ticked(?:\s+off)?|closed|crossed\s+off"
+_OPEN_WORDS = (
+    r"open|pending|outstanding|left(?:\s+to\s+do)?|remaining|still\s+to\s+do|to\s+do|not\s+(?:yet\s+)?(?:done|"
+    r"completed?|finished|checked|ticked)|incomplete|unfinished|unchecked|unticked|undone"
+)
+_ASKS_CHECKLIST = re.compile(
+    rf"(?i)^\s*(?:(?P<count>how\s+many)|(?P<list>which|what))\s+(?:of\s+the\s+)?(?:[\w-]+\s+){{0,2}}?"
+    rf"(?:tasks?|items?|todos?|to-dos?|things?|chores?|jobs?|steps?|entries|boxes)\s+(?:are|is|were|have\s+been|has\s+been)?"
+    rf"\s*(?:(?P<done>{_DONE_WORDS})|(?P<open>{_OPEN_WORDS}))(?:\s+(?:yet|so\s+far|now|already))?\s*[?.!]*\s*$"
+)
+"""'How many tasks are done?', 'Which items are still to do?', 'How many tasks have been completed?': the task
+list's checked or unchecked items (newcomer audit 86 v03)."""
+
+
+def checklist_answer(state: dict[str, Any], query: str) -> str | None:
+    """Over a Markdown task list ('- [x] pay rent', '- [ ] call bob'), the items checked off ('done', 'completed')
+    or not ('open', 'not done', 'left'), counted or listed, with their lines. None when the question asks none of
+    these or the text holds fewer than two task-list lines (newcomer audit 86 v03: 'done' was a term no unit holds,
+    so NOT FOUND)."""
+    m = _ASKS_CHECKLIST.match(" ".join(query.split()))
+    if m is None:
+        return None
+    items: list[tuple[bool, str, int]] = []
+    for source in state["sources"]:
+        for n, line in enumerate(str(source[1]).split("\n"), 1):
+            item = _CHECKLIST_ITEM.match(line)
+            if item is not None:
+                items.append((item.group("mark") != " ", item.group("text"), n))
+    if len(items) < 2:
+        return None
+    done = m.group("done") is not None
+    chosen = [(text, n) for checked, text, n in items if checked == done]
+    state_word = "checked off ([x])" if done else "not checked off ([ ])"
+    shown = "; ".join(f"{text} (line {n})" for text, n in chosen[:20])
+    if m.group("count"):
+        return f"{len(chosen):,}\nCounted: the task-list items {state_word}, of {len(items):,}: {shown or 'none'}."
+    if not chosen:
+        return f"None\nFound: no task-list item is {state_word}, of {len(items):,}."
+    return (
+        f"{', '.join(text for text, _ in chosen)}\nFound: the task-list items {state_word}, of {len(items):,}: {shown}."
+    )
+
+
 def count_answer(state: dict[str, Any], query: str) -> str | None:
     """A counting or listing question answered by code over the units, saying what was counted; None when the
     question is not one, or does not name what to count."""
     q = " ".join(query.strip().split())
     units = state["units"]
     text_of = "\n".join(source[1] for source in state["sources"])
+    checklist = checklist_answer(state, q)
+    if checklist is not None:  # "How many tasks are done?" over '- [x] ...' lines (a negation read: "not done")
+        return checklist
     by_entity = None if unmodelled(q) else _count_by_entity(units, q)
     if by_entity is not None:  # "How many posts did ana write?" over records with a field "ana"
         return by_entity
