@@ -41,6 +41,16 @@ def test_a_status_of_another_row_answers_no_yes_no_question() -> None:
     assert first_line(ask(VOTES, "Was Aisha Bello selected?", reply="Yes")) == "Yes"
 
 
+def test_a_row_without_the_mark_its_sibling_rows_write_answers_no() -> None:
+    answer = ask(VOTES, "Was Priya Shah selected?")
+    assert first_line(answer) == "No"
+    assert "Priya Shah 30" in answer and "Aisha Bello" in answer  # the row, and the rows that are marked
+    assert first_line(ask(VOTES, "Was Graham Pell selected?")) == "No"
+    assert first_line(ask(VOTES, "Was Freya Lund selected?")) == "Yes"
+    # a row of another title's rows decides nothing for a name the rows do not hold
+    assert first_line(ask(VOTES, "Was the secretary selected?")) not in ("Yes", "No")
+
+
 def test_lines_of_prose_with_two_blanks_stay_one_paragraph() -> None:
     prose = "Notes\n\nWe met at noon.  Ana chaired it.\nBo took minutes.  It ran late.\n"
     units, _ = split_units([("notes.txt", prose)])

@@ -1039,6 +1039,7 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
         if segments is None and not (entries or pod or python):
             segments = _numbered_label_segments(block)  # "Week 5: Midterm exam" lines: one item each
         rows_titled = False  # rows lined up by blanks under their title line: the title is their lead
+        aligned_rows = False  # the items are such rows: each keeps its cells (`row_mark_answer`)
         if (
             segments is None
             and not (entries or pod or python)
@@ -1047,6 +1048,7 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
         ):
             segments = _aligned_row_segments(block)
             rows_titled = segments is not None and not segments[0][2]
+            aligned_rows = segments is not None
         if section is not None and block and _ini_lines(block):
             # one unit per key, however few; a comment line goes with the key below it ('# main port' 'port = ...')
             segments, waiting = [], None  # (the first of the comment lines waiting for their key)
@@ -1069,6 +1071,8 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
                     lead = body if rows_titled else lead
                 if item:
                     units.append(_paragraph(lead or own, body, start + offset, "paragraph", entries))
+                    if aligned_rows:
+                        units[-1]["row_cells"] = _aligned_cells(lines[0])
                 else:
                     for piece in _pieces(body):
                         line = _line_of(lines, start + offset, piece)
@@ -10142,6 +10146,42 @@ _CLAUSE_JOINS = frozenset("and but while whereas".split())
 filter")."""
 
 
+def row_mark_answer(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any], str] | None:
+    """For a yes/no question on one row of rows lined up by blanks ("Was Clive Barton elected?" over "  Yusuf Ali
+    88   ELECTED" / "  Clive Barton   52"), ("Yes" or "No", the row's unit, what decided it): the question names the
+    row by its first cell and asks the mark a word-only cell of its sibling rows writes (the same lead, its stem one
+    of the question's words: "ELECTED" for "elected"). "Yes" when the row writes the mark, "No" when it does not and
+    a sibling does (the column is a status only some rows have; audit 86b F1). None otherwise, and for a question
+    with a negation or comparison (`unmodelled`)."""
+    rows = [u for u in state["units"] if u.get("row_cells")]
+    if len(rows) < 2 or unmodelled(query):
+        return None
+    asked = " " + " ".join(_WORD.findall(query.lower())) + " "
+    named = [u for u in rows if f" {' '.join(_WORD.findall(u['row_cells'][0].lower()))} " in asked]
+    if len(named) != 1:
+        return None
+    row = named[0]
+    stems = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
+    siblings = [u for u in rows if u["name"] == row["name"] and u is not row]
+
+    def marks(unit: dict[str, Any]) -> set[str]:
+        return {
+            cell.lower()
+            for cell in unit["row_cells"][1:]
+            if re.fullmatch(r"[A-Za-z]+", cell) and stem(cell.lower()) in stems
+        }
+
+    marked = marks(row)
+    if marked:
+        return "Yes", row, row["text"]
+    others = [u for u in siblings if marks(u)]
+    if not others:
+        return None
+    mark = sorted(marks(others[0]))[0].upper()
+    shown = ", ".join(u["row_cells"][0] for u in others[:8])
+    return "No", row, f"{row['text']} (no {mark}; the rows marked {mark}: {shown})"
+
+
 def yes_no_answer(
     units: list[dict[str, Any]], query: str, every: list[dict[str, Any]] | None = None
 ) -> tuple[str, dict[str, Any], str] | None:
@@ -11179,7 +11219,7 @@ def guided_answer(
     if asks_yes_no(query):
         # a yes/no question: a phrase the reader copies is no answer to it ("sed program was built" for "Is SELinux
         # enabled?"); only a sentence that states it, or its negation, in the question's words answers yes or no
-        decided = yes_no_answer(good[:reads], query, state["units"])
+        decided = row_mark_answer(state, query) or yes_no_answer(good[:reads], query, state["units"])
         if decided is not None:
             verdict, unit, sentence = decided
             report.append(f"a yes/no question one sentence states ({verdict.lower()}): {unit['where']}")
