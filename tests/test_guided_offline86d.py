@@ -180,3 +180,28 @@ def test_checked_items_are_counted_and_listed() -> None:
     assert first_line(ask(TODO, "How many tasks are still to do?")) == "1"
     assert first_line(ask(TODO, "Which items are not done yet?")) == "book dentist"
     assert first_line(ask(TODO, "How many tasks are there?")) == "4"
+
+
+# F7: a yes/no question settled by a short bullet item of an advert: "No pets, sorry", "Unfurnished".
+ADVERT = """Studio to let above the bakery, Mill Lane
+
+£720 a month, bills extra. Available from March. Viewings by appointment with the owner, weekday evenings.
+
+- Unfurnished
+- No smokers
+- Garden shared with the ground floor
+- Part of a listed building
+"""
+
+
+def test_a_bullet_item_settles_a_yes_no_question() -> None:
+    assert first_line(ask(ADVERT, "Is the studio furnished?")) == "No"
+    assert first_line(ask(ADVERT, "Is the studio unfurnished?")) == "Yes"
+    answer = ask(ADVERT, "Are smokers allowed?")
+    assert first_line(answer) == "No" and "No smokers" in answer
+
+
+def test_a_heading_or_another_noun_settles_nothing() -> None:
+    assert first_line(ask(ADVERT, "Are dogs allowed?")) not in ("Yes", "No")
+    titled = "Flat notes\n\nFurnished\n\nThe landlord took the furniture away in May; the rooms are now empty.\n"
+    assert first_line(ask(titled, "Is the flat furnished?")) != "Yes"

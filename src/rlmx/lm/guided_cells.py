@@ -10146,6 +10146,71 @@ _CLAUSE_JOINS = frozenset("and but while whereas".split())
 filter")."""
 
 
+_ALLOWANCE_WORDS = frozenset(
+    stem(w)
+    for w in "allowed allow permitted permit accepted accept welcome ok okay fine possible there any have keep bring "
+    "considered".split()
+)
+"""Words of a yes/no question that only ask whether a thing is let in or there ("Are pets allowed?", "Is there
+parking?"): a list item "No pets" settles them."""
+_LIST_ITEM_NO = re.compile(
+    r"(?i)^\s*no\s+(?P<noun>[a-z][\w-]*)(?:\s+(?:allowed|permitted|accepted|please))?"
+    r"\s*(?:[,;(-]\s*(?:sorry|thanks|thank you|please)\W*)?[.!]*\s*$"
+)
+"""A list item that refuses a thing: "No pets, sorry", "No smoking", "No DSS please"."""
+_LIST_ITEM_STATE = re.compile(r"(?i)^\s*(?P<un>un|non-?)?(?P<word>[a-z]{4,})[.!]*\s*$")
+"""A list item that is one state word: "Unfurnished", "Furnished", "Non-smoking"."""
+
+
+def listed_yes_no(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any], str] | None:
+    """A yes/no question settled by a short list item (an advert's feature bullets): "No pets, sorry" answers
+    "Are pets allowed?" No (the question's other words only ask whether it is let in or there, `_ALLOWANCE_WORDS`);
+    "Unfurnished" answers "Is the flat furnished?" No and "Furnished" Yes (the item is the question's last word,
+    or it with "un"/"non-"). Only a bullet line is such an item. ("Yes" or "No", the unit, its text); None when no
+    item or two disagreeing items
+    settle it, and for a question with a negation or comparison (audit 86b F7: all gave NOT FOUND)."""
+    if not asks_yes_no(query) or unmodelled(query):
+        return None
+    words = [w.lower() for w in _WORD.findall(_YES_NO.sub("", query, count=1))]
+    content = [w for w in words if w not in ENGLISH_STOPWORDS]
+    if not content:
+        return None
+    stems = [stem(w) for w in content]
+    lines = {str(source[0]): str(source[1]).split("\n") for source in state["sources"]}
+    found: list[tuple[str, dict[str, Any]]] = []
+    for unit in state["units"]:
+        text = unit["text"].strip()
+        if len(text) > 40 or unit.get("fields"):
+            continue
+        written_lines = lines.get(str(unit.get("source")), [])
+        at = int(unit.get("line") or 0) - 1
+        if not 0 <= at < len(written_lines) or not _BULLET.match(written_lines[at]):
+            continue  # a heading "Garden" over "There is none" is no feature: only a bullet item is
+        refused = _LIST_ITEM_NO.match(text)
+        if refused is not None:
+            noun = stem(refused.group("noun").lower())
+            if noun in stems and all(s == noun or s in _ALLOWANCE_WORDS for s in stems):
+                found.append(("No", unit))
+            continue
+        single = _LIST_ITEM_STATE.match(text)
+        if single is None or len(content) > 3:
+            continue
+        # "Is the flat furnished?": the state is the question's last word, its subject ("flat") the text's
+        written, prefix = single.group("word").lower(), (single.group("un") or "").lower().rstrip("-")
+        asked = re.fullmatch(r"(un|non-?)?([a-z]{4,})", content[-1])
+        if asked is None:
+            continue
+        if stem(prefix + written) == stem(content[-1]) or (prefix and stem(written) == stem(content[-1])):
+            found.append(("Yes" if stem(prefix + written) == stem(content[-1]) else "No", unit))
+        elif stem(written) == stem(asked.group(2)) and bool(prefix) != bool(asked.group(1)):
+            found.append(("No", unit))  # "Furnished" for "Is it unfurnished?"
+    verdicts = {verdict for verdict, _ in found}
+    if len(verdicts) != 1:
+        return None
+    verdict, unit = found[0]
+    return verdict, unit, unit["text"]
+
+
 def row_mark_answer(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any], str] | None:
     """For a yes/no question on one row of rows lined up by blanks ("Was Clive Barton elected?" over "  Yusuf Ali
     88   ELECTED" / "  Clive Barton   52"), ("Yes" or "No", the row's unit, what decided it): the question names the
@@ -10970,6 +11035,11 @@ def guided_answer(
         verdict, value, unit, quote = compared
         report.append(f"a yes/no question stating a value the text states for the same thing: {value!r}")
         return _answered(f"{verdict}\nFrom [{unit['where']}] {quote}\nThe text gives: {value}", report)
+    listed = listed_yes_no(state, query)
+    if listed is not None:  # "Are pets allowed?" over a bullet "No pets, sorry" (audit 86b F7)
+        verdict, unit, said = listed
+        report.append(f"a yes/no question a short list item settles ({verdict.lower()}): {unit['where']}")
+        return _answered(f"{verdict}\nFrom [{unit['where']}] {said}", report)
     lined = record_lines_count(state, query)
     if lined is not None:
         report.append("counting question over a short list of one record a line, answered by code")
