@@ -11035,9 +11035,9 @@ def guided_answer(
         verdict, value, unit, quote = compared
         report.append(f"a yes/no question stating a value the text states for the same thing: {value!r}")
         return _answered(f"{verdict}\nFrom [{unit['where']}] {quote}\nThe text gives: {value}", report)
-    listed = listed_yes_no(state, query)
-    if listed is not None:  # "Are pets allowed?" over a bullet "No pets, sorry" (audit 86b F7)
-        verdict, unit, said = listed
+    itemised = listed_yes_no(state, query)
+    if itemised is not None:  # "Are pets allowed?" over a bullet "No pets, sorry" (audit 86b F7)
+        verdict, unit, said = itemised
         report.append(f"a yes/no question a short list item settles ({verdict.lower()}): {unit['where']}")
         return _answered(f"{verdict}\nFrom [{unit['where']}] {said}", report)
     lined = record_lines_count(state, query)
