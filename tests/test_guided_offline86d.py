@@ -205,3 +205,18 @@ def test_a_heading_or_another_noun_settles_nothing() -> None:
     assert first_line(ask(ADVERT, "Are dogs allowed?")) not in ("Yes", "No")
     titled = "Flat notes\n\nFurnished\n\nThe landlord took the furniture away in May; the rooms are now empty.\n"
     assert first_line(ask(titled, "Is the flat furnished?")) != "Yes"
+
+
+# F8: the warmest, coldest, windiest day of a forecast's day lines, and its value.
+def test_the_warmest_and_coldest_day_of_the_day_lines() -> None:
+    warmest = ask(FORECAST, "Which day will be the warmest?")
+    assert first_line(warmest) == "Fri" and "line 7" in warmest
+    assert first_line(ask(FORECAST, "What is the highest temperature of the week?")) == "16°C"
+    assert first_line(ask(FORECAST, "What is the lowest temperature?")) == "1°C"
+    assert first_line(ask(FORECAST, "Which day is the windiest?")) == "Thu"
+    assert first_line(ask(FORECAST, "Which day will be the wettest?")) == "Tue"
+
+
+def test_a_tie_names_no_day() -> None:
+    tied = FORECAST.replace("High 16°C", "High 15°C")  # Mon and Fri both 15°C
+    assert first_line(ask(tied, "Which day will be the warmest?")) not in ("Mon", "Fri")

@@ -4610,6 +4610,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         list_count,
         own_entries_count,
         row_superlative,
+        day_extreme,
     ):  # RFC 822 stanzas, a record file's columns, a labelled list
         if unmodelled(q):
             break  # "How many files are not in group root?": none of these reads a negation or a comparison
@@ -7674,6 +7675,62 @@ def column_measure(state: dict[str, Any], query: str) -> str | None:
         )
     where = f" ({best_name}, line {best_line})" if best_name else f" (line {best_line})"
     return f"{best_cells[at].strip()}\nFound: the {end} {what}{where}, among {len(valued):,} rows; next: {others}."
+
+
+_ASKS_DAY_EXTREME = re.compile(
+    r"(?i)^\s*(?:(?P<which>which|what)\s+(?:day|date)\s+(?:will\s+be|is|was|should\s+be|looks)\s+(?:the\s+)?"
+    r"(?P<adj>warmest|hottest|coldest|coolest|windiest|wettest|rainiest|driest|calmest)"
+    r"|what\s+(?:is|was|will\s+be)\s+the\s+(?P<end>highest|lowest|maximum|minimum|warmest|coldest)\s+"
+    r"(?P<what>temperature|temp|high|low|wind(?:\s+speed)?|rain\s+chance|chance\s+of\s+rain))"
+    r"(?:\s+(?:of|in|on|during|for)\s+(?:the|this)\s+(?:week|forecast|period|month))?\s*[?.!]*\s*$"
+)
+"""'Which day will be the warmest?', 'What is the highest temperature of the week?': over a forecast's day lines."""
+_TEMPERATURE = r"(-?\d+(?:\.\d+)?)\s?°\s?[CF]?"
+
+
+def day_extreme(state: dict[str, Any], query: str) -> str | None:
+    """Over lines opened by a weekday or date (`_DAY_LABEL_LINE`: a forecast's 'Fri: Dry. High 14°C, low 3°C. Wind
+    N 8 mph. Rain chance 5%.'), the day whose value is the greatest or least for 'Which day will be the warmest?'
+    (its 'High N°C'; coldest, the lowest temperature: its 'low N°C'; windiest: 'N mph' or 'km/h'; wettest,
+    driest: the rain chance 'N%'), or that value for 'What is the highest temperature of the week?'. Each line
+    must write the value once; None otherwise, and for a tie (audit 86b F8: NOT FOUND, the day lines merged into
+    one unit)."""
+    m = _ASKS_DAY_EXTREME.match(" ".join(query.split()))
+    if m is None:
+        return None
+    word = (m.group("adj") or f"{m.group('end')} {m.group('what')}").lower()
+    most = not re.search(r"coldest|coolest|lowest|minimum|driest|calmest", word)
+    if re.search(r"wind", word) or m.group("adj") in ("windiest", "calmest"):
+        pattern, what = r"(\d+(?:\.\d+)?)\s?(?:mph|km/h|kph|knots|m/s)\b", "wind speed"
+    elif re.search(r"wettest|rainiest|driest|rain", word):
+        pattern, what = r"(?i)(?:rain\w*|precipitation|showers?)\D{0,20}?(\d+(?:\.\d+)?)\s?%", "chance of rain"
+    elif re.search(r"\blow\b|lowest|minimum|coldest|coolest", word) and not re.search(r"\bhigh\b", word):
+        pattern, what = rf"(?i)\b(?:low|min(?:imum)?)\W{{0,3}}{_TEMPERATURE}", "low temperature"
+    else:
+        pattern, what = rf"(?i)\b(?:high|max(?:imum)?)\W{{0,3}}{_TEMPERATURE}", "high temperature"
+    days: list[tuple[int, str, float, str]] = []
+    for source in state["sources"]:
+        for n, line in enumerate(str(source[1]).split("\n"), 1):
+            label = _DAY_LABEL_LINE.match(line)
+            if label is None:
+                continue
+            values = list(re.finditer(pattern, line))
+            if len(values) != 1:
+                return None  # a day line with no such value, or two: which is the day's is not told
+            day = re.split(r"\s*[:\u2013-]\s", line.strip(), maxsplit=1)[0]
+            days.append((n, day, float(values[0].group(1)), values[0].group(0).strip()))
+    if len(days) < 2:
+        return None
+    best = (max if most else min)(value for _, _, value, _ in days)
+    top = [(n, day, said) for n, day, value, said in days if value == best]
+    if len(top) != 1:
+        return None  # a tie: no one day is the answer
+    n, day, said = top[0]
+    answer = day if m.group("which") else re.sub(r"(?i)^(?:high|low|max(?:imum)?|min(?:imum)?)\W*", "", said)
+    return (
+        f"{answer}\nCompared: the {what} of each of the {len(days)} day lines; line {n} ({day}) has the "
+        f"{'greatest' if most else 'least'}: {said}."
+    )
 
 
 def row_superlative(state: dict[str, Any], query: str) -> str | None:
