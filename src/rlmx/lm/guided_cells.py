@@ -1038,6 +1038,17 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             segments = _dose_segments(block)  # a schedule's lines: one item each, never one paragraph
         if segments is None and not (entries or pod or python):
             segments = _numbered_label_segments(block)  # "Week 5: Midterm exam" lines: one item each
+        rows_titled = False  # rows lined up by blanks under their title line: the title is their lead
+        aligned_rows = False  # the items are such rows: each keeps its cells (`row_mark_answer`)
+        if (
+            segments is None
+            and not (entries or pod or python)
+            and aligned_table(block) is None
+            and table_of(block, strict=True) is None
+        ):
+            segments = _aligned_row_segments(block)
+            rows_titled = segments is not None and not segments[0][2]
+            aligned_rows = segments is not None
         if section is not None and block and _ini_lines(block):
             # one unit per key, however few; a comment line goes with the key below it ('# main port' 'port = ...')
             segments, waiting = [], None  # (the first of the comment lines waiting for their key)
@@ -1057,8 +1068,11 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
                 body = _clean(" ".join(" ".join([first, *lines[1:]]).split()))
                 if not item:
                     lead = body[:-1].strip() if len(lines) == 1 and body.endswith(":") and len(body) <= 60 else ""
+                    lead = body if rows_titled else lead
                 if item:
                     units.append(_paragraph(lead or own, body, start + offset, "paragraph", entries))
+                    if aligned_rows:
+                        units[-1]["row_cells"] = _aligned_cells(lines[0])
                 else:
                     for piece in _pieces(body):
                         line = _line_of(lines, start + offset, piece)
@@ -1108,16 +1122,58 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
             return False
         return True
 
-    for number, line in enumerate(text.split("\n"), 1):
+    lines = text.split("\n")
+    commits = not (entries or pod or python) and _is_git_log(text)
+    for number, line in enumerate(lines, 1):
         if line.strip():
             if not block:
                 start = number
             block.append(line)
+        elif commits and block and _GIT_COMMIT.match(block[0]) and not _GIT_COMMIT.match(_next_text(lines, number)):
+            block.append(line)  # a blank line inside a commit: its message is still its own (audit 86b F2)
         else:
+            if commits and block and _GIT_COMMIT.match(block[0]):
+                block[:] = _git_commit_sentences(block)
             flush()
             block = []
+    if commits and block and _GIT_COMMIT.match(block[0]):
+        block[:] = _git_commit_sentences(block)
     flush()
     return units
+
+
+_GIT_COMMIT = re.compile(r"^commit [0-9a-f]{7,40}\b")
+"""The first line of a commit in `git log` output: "commit 4b81d0c9aa53"."""
+_GIT_HEADER = re.compile(r"^(?:Author|Date|Merge|AuthorDate|Commit|CommitDate):\s")
+
+
+def _is_git_log(text: str) -> bool:
+    """Whether `text` is `git log` output: two `commit <hash>` lines or more, each right above an "Author:" (or
+    "Merge:") line."""
+    return len(re.findall(r"(?m)^commit [0-9a-f]{7,40}\b.*\n(?:Author|Merge):", text[:200_000])) >= 2
+
+
+def _next_text(lines: list[str], number: int) -> str:
+    """The first line that is not blank after line `number` (1-based) of `lines`; "" at the end."""
+    return next((line for line in lines[number:] if line.strip()), "")
+
+
+def _git_commit_sentences(block: list[str]) -> list[str]:
+    """One commit of `git log` output (its "commit"/"Author:"/"Date:" lines, then its indented message) with the
+    message's subject ended as a sentence: the commit is one unit, its hash, author and date read with its own
+    subject (one sentence with it) and message, never with the next commit's, as when the one-line subject titled
+    the commit below it (audit 86b F2). Blank lines stay, so that line numbers hold."""
+    ended: list[str] = []
+    subject = True
+    for line in block:
+        if _GIT_COMMIT.match(line) or _GIT_HEADER.match(line):
+            ended.append(line)
+        elif subject and line.strip():
+            subject = False
+            ended.append(line.rstrip() + ("" if line.rstrip().endswith((".", "!", "?")) else "."))
+        else:
+            ended.append(line)
+    return ended
 
 
 _OPTION_NAME = r"--?\w[\w-]*(?:\[?=[\w<>.:|-]+\]?| [A-Za-z<\[][\w<>\[\]=.:|-]*)?"
@@ -1249,15 +1305,50 @@ def _dose_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None
 _LABEL_NUMBER_LINE = re.compile(r"^\s*[A-Z][A-Za-z]{1,15}(?: [A-Za-z]{1,15})? \d{1,4}[a-z]?\s*[:.)-]\s+\S")
 """A line opened by a label and its number, then a colon: "Week 5: Midterm exam", "Day 2: Hike to the lake",
 "Room 101 - Studio"."""
+_DAY_LABEL_LINE = re.compile(
+    r"^\s*(?:(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs?)?|Fri|Sat(?:ur)?|Sun)(?:day)?\.?"
+    r"|\d{1,2}(?:st|nd|rd|th)? [A-Z][a-z]{2,8}|[A-Z][a-z]{2,8} \d{1,2}(?:st|nd|rd|th)?"
+    r"|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?)\s*[:\u2013-]\s+\S"
+)
+"""A line opened by a weekday or a date as its label: a forecast's "Thu: Showers. High 10°C, low 4°C.", a diary's
+"12 May: ...", a log's "2024-05-03 - ...". One day's values belong to its own line (audit 86b F4)."""
 
 
 def _numbered_label_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None:
     """A block of 2 or more lines each opened by a label with its number (`_LABEL_NUMBER_LINE`: a syllabus's "Week 1:
     ..." lines, an itinerary's "Day 2: ...") as one item a line: run into one paragraph, the number after "Week 5:
     Midterm exam" was read as the midterm's week, "6" of the next line (audit 85b F3). None otherwise."""
-    if len(block) < 2 or not all(_LABEL_NUMBER_LINE.match(line) for line in block):
+    if len(block) < 2:
+        return None
+    if not all(_LABEL_NUMBER_LINE.match(line) for line in block) and not all(
+        _DAY_LABEL_LINE.match(line) for line in block
+    ):
         return None
     return [(offset, [line], True) for offset, line in enumerate(block)]
+
+
+def _aligned_row_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None:
+    """A block of rows lined up by blanks with no header line, under an optional title line: "Ordinary members (3
+    seats)" over "  Yusuf Ali   88   ELECTED" / "  Clive Barton   52" (rows of 2 or more cells, two or more blanks
+    apart, as many as each row has: `aligned_table` needs one count). Each row is one item (the title line its
+    lead), so a status word of one row is never read with the name of the next (audit 86b F1). The rows must be 2
+    or more, share one indentation, open with a letter, hold a digit in one row at least, and none may end a
+    sentence or hold code's signs. None otherwise."""
+    title = 1 if len(_aligned_cells(block[0])) == 1 and not block[0].rstrip().endswith((".", "!", "?")) else 0
+    rows = block[title:]
+    if len(rows) < 2 or len({_indent(line) for line in rows}) != 1:
+        return None
+    for line in rows:
+        cells = _aligned_cells(line)
+        if len(cells) < 2 or not cells[0][:1].isalpha() or line.rstrip().endswith((".", "!", "?", ":", ";", ",")):
+            return None
+        if any(len(cell) > 40 for cell in cells) or re.search(r"[=/$\"<>|{}\[\]`]", line):
+            return None
+    if not any(re.search(r"\d", line) for line in rows):
+        return None
+    return [(0, block[:1], False)] * title + [
+        (offset, [line], True) for offset, line in enumerate(block) if offset >= title
+    ]
 
 
 def _list_segments(block: list[str]) -> list[tuple[int, list[str], bool]] | None:
@@ -2769,6 +2860,17 @@ def _agree(first: str, second: str, query: str = "") -> str | None:
     return None
 
 
+_ASKS_REFERENCE = re.compile(
+    r"^\s*(?:and |but |so )?which\s+(?:issues?|tickets?|bugs?|prs?|pull requests?|merge requests?|invoices?|orders?|"
+    r"incidents?|cases?|commits?|versions?|releases?)\b(?!\s+(?:of|about|types?|status|titles?|names?)\b)"
+    r"|\b(?:what|which)\s+(?:(?:is|was|are|were|the|a|an)\s+)*(?:ticket|pr|pull request|merge request|invoice)"
+    r"(?:\s+(?:id|no\.?|ref(?:erence)?))?\b(?!\s+(?:of|about|types?|status|titles?|names?)\b)"
+)
+"""A question asking which item of a numbered kind ("Which issue does the OPML commit close?", "Which PR fixed
+it?", "What ticket is this?"): its answer is a reference with a digit ("#198", "v0.8.0", "4b81d0c9aa53"), never a
+word of the sentence around it (audit 86b F3)."""
+
+
 def expected_type(query: str) -> str:
     """ "number" (how many, how much, how old, what year), "numeral" (which bug number, what port number: a number
     that names something, "#963335" as well as "8080"), "time" (when, what date), "name" (who), "reason" (why),
@@ -2778,6 +2880,8 @@ def expected_type(query: str) -> str:
         return "number"
     if re.search(r"\b(?:which|what)\s+(?:(?:is|was|are|were|the|a|an)\s+)*(?:[\w-]+\s+){0,2}?number\b(?!\s+of\b)", q):
         return "numeral"  # "which bug number", "what port number": a number that names, not one that counts
+    if re.search(_ASKS_REFERENCE, q):
+        return "numeral"  # "which issue does it close?": "#198", never "file" (audit 86b F3)
     if re.match(r"\s*(who|whom|whose)\b", q):
         return "name"
     if re.match(r"\s*(?:and |but |so )?(?:since )?when\b", q) or re.search(r"\b(?:what|which) (?:is the )?date\b", q):
@@ -4498,12 +4602,60 @@ def unmodelled(query: str) -> bool:
     return _UNMODELLED.search(_QUOTED_IN_REPLY.sub(" ", query)) is not None
 
 
+_CHECKLIST_ITEM = re.compile(r"^\s{0,8}(?:[-*+]|\d{1,3}[.)])\s+\[(?P<mark>[ xX✓✔-])\]\s+(?P<text>\S.*?)\s*$")
+"""A Markdown task-list line (GitHub's syntax): '- [x] pay rent' (done), '- [ ] call bob' (open)."""
+_DONE_WORDS = r"done|completed?|finished|checked(?:\s+off)?|ticked(?:\s+off)?|closed|crossed\s+off"
+_OPEN_WORDS = (
+    r"open|pending|outstanding|left(?:\s+to\s+do)?|remaining|still\s+to\s+do|to\s+do|not\s+(?:yet\s+)?(?:done|"
+    r"completed?|finished|checked|ticked)|incomplete|unfinished|unchecked|unticked|undone"
+)
+_ASKS_CHECKLIST = re.compile(
+    rf"(?i)^\s*(?:(?P<count>how\s+many)|(?P<list>which|what))\s+(?:of\s+the\s+)?(?:[\w-]+\s+){{0,2}}?"
+    rf"(?:tasks?|items?|todos?|to-dos?|things?|chores?|jobs?|steps?|entries|boxes)\s+(?:are|is|were|have\s+been|has\s+been)?"
+    rf"\s*(?:(?P<done>{_DONE_WORDS})|(?P<open>{_OPEN_WORDS}))(?:\s+(?:yet|so\s+far|now|already))?\s*[?.!]*\s*$"
+)
+"""'How many tasks are done?', 'Which items are still to do?', 'How many tasks have been completed?': the task
+list's checked or unchecked items (newcomer audit 86 v03)."""
+
+
+def checklist_answer(state: dict[str, Any], query: str) -> str | None:
+    """Over a Markdown task list ('- [x] pay rent', '- [ ] call bob'), the items checked off ('done', 'completed')
+    or not ('open', 'not done', 'left'), counted or listed, with their lines. None when the question asks none of
+    these or the text holds fewer than two task-list lines (newcomer audit 86 v03: 'done' was a term no unit holds,
+    so NOT FOUND)."""
+    m = _ASKS_CHECKLIST.match(" ".join(query.split()))
+    if m is None:
+        return None
+    items: list[tuple[bool, str, int]] = []
+    for source in state["sources"]:
+        for n, line in enumerate(str(source[1]).split("\n"), 1):
+            item = _CHECKLIST_ITEM.match(line)
+            if item is not None:
+                items.append((item.group("mark") != " ", item.group("text"), n))
+    if len(items) < 2:
+        return None
+    done = m.group("done") is not None
+    chosen = [(text, n) for checked, text, n in items if checked == done]
+    state_word = "checked off ([x])" if done else "not checked off ([ ])"
+    shown = "; ".join(f"{text} (line {n})" for text, n in chosen[:20])
+    if m.group("count"):
+        return f"{len(chosen):,}\nCounted: the task-list items {state_word}, of {len(items):,}: {shown or 'none'}."
+    if not chosen:
+        return f"None\nFound: no task-list item is {state_word}, of {len(items):,}."
+    return (
+        f"{', '.join(text for text, _ in chosen)}\nFound: the task-list items {state_word}, of {len(items):,}: {shown}."
+    )
+
+
 def count_answer(state: dict[str, Any], query: str) -> str | None:
     """A counting or listing question answered by code over the units, saying what was counted; None when the
     question is not one, or does not name what to count."""
     q = " ".join(query.strip().split())
     units = state["units"]
     text_of = "\n".join(source[1] for source in state["sources"])
+    checklist = checklist_answer(state, q)
+    if checklist is not None:  # "How many tasks are done?" over '- [x] ...' lines (a negation read: "not done")
+        return checklist
     by_entity = None if unmodelled(q) else _count_by_entity(units, q)
     if by_entity is not None:  # "How many posts did ana write?" over records with a field "ana"
         return by_entity
@@ -4522,6 +4674,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         date_extreme,
         group_total,
         table_spending,
+        column_measure,
         cell_count,
         cell_list,
         filled_count,
@@ -4531,6 +4684,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         row_superlative,
         row_at_position,
         row_quantity,
+        day_extreme,
     ):  # RFC 822 stanzas, a record file's columns, a labelled list
         if unmodelled(q):
             break  # "How many files are not in group root?": none of these reads a negation or a comparison
@@ -5257,20 +5411,39 @@ def _table_records(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [u for u in units if u.get("fields")]
 
 
+_BALANCE_ROW = re.compile(
+    r"(?i)^\W*(?:(?:opening|closing|starting|ending|final|initial|previous|balance)\s+balance"
+    r"|balance\s+(?:brought|carried)\s+(?:forward|fwd|down)|(?:brought|carried)\s+(?:forward|fwd|down)"
+    r"|balance\s+[bc]/[fd]|[bc]/[fd]|balance)\W*$"
+)
+"""A cell that makes its row a balance carried over, no entry of the account: 'Opening balance', 'Closing balance',
+'Balance brought forward', 'Carried forward', 'B/F' (audit 86b F5: a statement's transactions were counted with
+its opening balance row)."""
+
+
 def _item_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The records that are items: a row labelled as the total of the others ('| Total | 165 |', `_TOTAL_ROW`) is
-    none, counted with them it is one item too many (review 83c v12)."""
+    none, counted with them it is one item too many (review 83c v12); nor is a balance carried over ('Opening
+    balance,,,1204.55', `_BALANCE_ROW`, audit 86b F5)."""
     return [
         u
         for u in records
-        if not any(f.strip() and not _AMOUNT.fullmatch(f.strip()) and _TOTAL_ROW.match(f.strip()) for f in u["fields"])
+        if not any(
+            f.strip() and not _AMOUNT.fullmatch(f.strip()) and (_TOTAL_ROW.match(f.strip()) or _BALANCE_ROW.match(f))
+            for f in u["fields"]
+        )
     ]
 
 
 def _totals_aside(records: list[dict[str, Any]], items: list[dict[str, Any]]) -> str:
-    """What a count of `items` says it set aside among `records` besides the header: '' or ' and its total row'."""
-    n = len(records) - len(items)
-    return "" if not n else f" and its total row{'s' if n > 1 else ''}"
+    """What a count of `items` says it set aside among `records` besides the header: '', ' and its total row' or
+    ' and its total or balance rows'."""
+    kept = {id(u) for u in items}
+    aside = [u for u in records if id(u) not in kept]
+    if not aside:
+        return ""
+    balance = any(_BALANCE_ROW.match(f) for u in aside for f in u["fields"])
+    return f" and its {'total or balance' if balance else 'total'} row{'s' if len(aside) > 1 else ''}"
 
 
 def _title_line(text: str) -> bool:
@@ -7778,6 +7951,198 @@ def _row_amount_of(line: str, money: bool) -> tuple[str, float] | None:
     dated = re.match(r"^\s*(?:[-*•]\s+)?(\d{4}-\d\d-\d\d|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})\b", line)
     name = label.group(1).strip() if label is not None else dated.group(1) if dated else _BULLET.sub("", line).strip()
     return f"{name} ({amounts[0].strip()})", value
+
+
+_MEASURE_WORDS: dict[str, tuple[str, bool]] = {
+    "oldest": ("age", True),
+    "youngest": ("age", False),
+    "longest": ("length duration distance runtime minutes hours pages", True),
+    "shortest": ("length duration distance runtime minutes hours pages height", False),
+    "tallest": ("height", True),
+    "heaviest": ("weight mass", True),
+    "lightest": ("weight mass", False),
+    "biggest": ("size area capacity population", True),
+    "largest": ("size area capacity population", True),
+    "smallest": ("size area capacity population", False),
+    "warmest": ("temperature temp high", True),
+    "hottest": ("temperature temp high", True),
+    "coldest": ("temperature temp low", False),
+    "fastest": ("speed", True),
+    "slowest": ("speed", False),
+}
+"""A superlative adjective, the column words it measures by (the first the table has wins) and whether it asks the
+largest value (True) or the smallest: "Who is the oldest user?" over a column `age` (newcomer audit 86 v02). Money
+('cheapest', 'most expensive') is `table_spending`'s: a price or a line's total, a sum per group."""
+_ASKS_MEASURED_ROW = re.compile(
+    r"(?i)^\s*(?:who|(?:which|what)(?:\s+(?P<noun>[a-z][\w-]*))?)\s+(?:is|was|are|were)\s+(?:the\s+)?"
+    r"(?P<most>most\s+)?(?P<adj>[a-z]+)(?:\s+(?P<noun2>[a-z][\w-]*))?(?:\s+(?:in|of|on)\s+(?:the\s+)?[\w-]+)?"
+    r"\s*[?.!]*\s*$"
+)
+"""'Who is the oldest user?', 'Which user is the youngest?', 'What is the longest trail?': a row asked by a measure
+adjective."""
+_ASKS_COLUMN_MEASURE = re.compile(
+    r"(?i)^\s*what(?:\s+is|\s+was|['’]s)\s+(?:the\s+)?(?P<how>maximum|max|highest|largest|biggest|greatest|top|"
+    r"minimum|min|lowest|smallest|least|average|mean)\s+(?P<column>[a-z][\w -]{0,30}?)"
+    r"(?:\s+(?:of|for|among|across|in)\s+(?:all\s+)?(?:the\s+)?[\w-]+)?\s*[?.!]*\s*$"
+)
+"""'What is the maximum age?', 'What is the average age of the users?', 'What was the lowest price?': a column's
+largest, smallest or mean value (newcomer audit 86 v02)."""
+
+
+def _numeric_column(columns: list[str], rows: list[tuple[int, list[str]]], words: list[str]) -> int | None:
+    """The column one of `words` names (the first word that names one wins) whose filled cells are all plain
+    amounts (a currency sign aside), two cells at least; None otherwise."""
+    for word in words:
+        at = _column_for(word, columns)
+        if at is None:
+            continue
+        cells = [c[at].strip().strip(_CURRENCY).strip() for _, c in rows if at < len(c) and c[at].strip()]
+        if len(cells) >= 2 and all(_AMOUNT.fullmatch(c) for c in cells):
+            return at
+    return None
+
+
+def _name_column(columns: list[str], rows: list[tuple[int, list[str]]]) -> int | None:
+    """The first column whose cells are words, no plain amounts: what names each row."""
+    for at in range(len(columns)):
+        cells = [c[at].strip() for _, c in rows if at < len(c) and c[at].strip()]
+        if cells and not any(_AMOUNT.fullmatch(c.strip(_CURRENCY)) for c in cells):
+            return at
+    return None
+
+
+def column_measure(state: dict[str, Any], query: str) -> str | None:
+    """Over a table (a record file's header row names its columns), a row asked by a measure adjective ('Who is the
+    oldest user?': the row with the largest `age`; `_MEASURE_WORDS`) or a number column's maximum, minimum or mean
+    ('What is the maximum age?', 'What is the average age?'), answered by code with the rows named. None when the
+    question is none of these, no number column is named, or two rows tie for the answer (newcomer audit 86 v02: all
+    three gave NOT FOUND, the measure word read as a term the text must hold)."""
+    q = " ".join(query.split())
+    row_asked = _ASKS_MEASURED_ROW.match(q)
+    if row_asked is not None and row_asked.group("adj").lower() not in _MEASURE_WORDS:
+        row_asked = None  # "What is the maximum age?": a column's measure, no row's adjective
+    column_asked = _ASKS_COLUMN_MEASURE.match(q)
+    if row_asked is None and column_asked is None:
+        return None
+    table = _column_text_rows(state)
+    if table is None:
+        return None
+    columns, rows = table[0], _item_rows(table[1])
+    if len(rows) < 2:
+        return None
+    if row_asked is not None:
+        adj = row_asked.group("adj").lower()
+        if row_asked.group("most"):
+            return None  # "the most oldest" is no English
+        measured, largest = _MEASURE_WORDS[adj]
+        at = _numeric_column(columns, rows, measured.split())
+        name_at = _name_column(columns, rows)
+        for noun in (row_asked.group("noun"), row_asked.group("noun2")):
+            named = _column_for(noun, columns) if noun else None
+            if named is not None and named != name_at:
+                return None  # "What is the oldest city?" over users' ages: the city's own age is not written
+        mean = False
+    else:
+        assert column_asked is not None
+        how = column_asked.group("how").lower()
+        mean = how in ("average", "mean")
+        largest = how in ("maximum", "max", "highest", "largest", "biggest", "greatest", "top")
+        words = [w for w in _WORD.findall(column_asked.group("column").lower()) if w not in ENGLISH_STOPWORDS]
+        if not words or len(words) > 3:
+            return None
+        at = _numeric_column(columns, rows, words)
+    if at is None:
+        return None
+    valued = [
+        (float(c[at].strip().strip(_CURRENCY).strip().replace(",", "")), c, n)
+        for n, c in rows
+        if at < len(c) and c[at].strip()
+    ]
+    written = [c[at].strip() for _, c, _ in valued]
+    places = max((len(w.split(".")[1]) if "." in w else 0) for w in written)
+    what = f"column {at + 1} ({columns[at]})"
+    if mean:
+        total = sum(v for v, _, _ in valued)
+        average = total / len(valued)
+        shown = f"{average:,.{places}f}" if round(average, places) == average else f"{average:,.{places + 2}f}"
+        return f"{shown}\nCounted: {what} of all {len(valued):,} rows, averaged: {total:,.{places}f} / {len(valued):,}."
+    order = sorted(valued, key=lambda item: item[0], reverse=largest)
+    if order[0][0] == order[1][0]:
+        return None  # a tie: no one row is the answer
+    name_at = _name_column(columns, rows)
+    _, best_cells, best_line = order[0]
+    best_name = best_cells[name_at].strip() if name_at is not None and name_at < len(best_cells) else ""
+    end = "largest" if largest else "smallest"
+    others = ", ".join(
+        f"{c[name_at].strip() if name_at is not None and name_at < len(c) else ''} ({c[at].strip()})".strip()
+        for _, c, _ in order[1:4]
+    )
+    if row_asked is not None:
+        names = [c[name_at].strip() for _, c, _ in valued] if name_at is not None else []
+        if not best_name or len(set(names)) < len(names):
+            return None  # a name on two rows is a group: its rows' sum or one row's value is a guess
+        return (
+            f"{best_name}\nFound: the row with the {end} {what}: {best_cells[at].strip()} (line {best_line}), among "
+            f"{len(valued):,} rows; next: {others}."
+        )
+    where = f" ({best_name}, line {best_line})" if best_name else f" (line {best_line})"
+    return f"{best_cells[at].strip()}\nFound: the {end} {what}{where}, among {len(valued):,} rows; next: {others}."
+
+
+_ASKS_DAY_EXTREME = re.compile(
+    r"(?i)^\s*(?:(?P<which>which|what)\s+(?:day|date)\s+(?:will\s+be|is|was|should\s+be|looks)\s+(?:the\s+)?"
+    r"(?P<adj>warmest|hottest|coldest|coolest|windiest|wettest|rainiest|driest|calmest)"
+    r"|what\s+(?:is|was|will\s+be)\s+the\s+(?P<end>highest|lowest|maximum|minimum|warmest|coldest)\s+"
+    r"(?P<what>temperature|temp|high|low|wind(?:\s+speed)?|rain\s+chance|chance\s+of\s+rain))"
+    r"(?:\s+(?:of|in|on|during|for)\s+(?:the|this)\s+(?:week|forecast|period|month))?\s*[?.!]*\s*$"
+)
+"""'Which day will be the warmest?', 'What is the highest temperature of the week?': over a forecast's day lines."""
+_TEMPERATURE = r"(-?\d+(?:\.\d+)?)\s?°\s?[CF]?"
+
+
+def day_extreme(state: dict[str, Any], query: str) -> str | None:
+    """Over lines opened by a weekday or date (`_DAY_LABEL_LINE`: a forecast's 'Fri: Dry. High 14°C, low 3°C. Wind
+    N 8 mph. Rain chance 5%.'), the day whose value is the greatest or least for 'Which day will be the warmest?'
+    (its 'High N°C'; coldest, the lowest temperature: its 'low N°C'; windiest: 'N mph' or 'km/h'; wettest,
+    driest: the rain chance 'N%'), or that value for 'What is the highest temperature of the week?'. Each line
+    must write the value once; None otherwise, and for a tie (audit 86b F8: NOT FOUND, the day lines merged into
+    one unit)."""
+    m = _ASKS_DAY_EXTREME.match(" ".join(query.split()))
+    if m is None:
+        return None
+    word = (m.group("adj") or f"{m.group('end')} {m.group('what')}").lower()
+    most = not re.search(r"coldest|coolest|lowest|minimum|driest|calmest", word)
+    if re.search(r"wind", word) or m.group("adj") in ("windiest", "calmest"):
+        pattern, what = r"(\d+(?:\.\d+)?)\s?(?:mph|km/h|kph|knots|m/s)\b", "wind speed"
+    elif re.search(r"wettest|rainiest|driest|rain", word):
+        pattern, what = r"(?i)(?:rain\w*|precipitation|showers?)\D{0,20}?(\d+(?:\.\d+)?)\s?%", "chance of rain"
+    elif re.search(r"\blow\b|lowest|minimum|coldest|coolest", word) and not re.search(r"\bhigh\b", word):
+        pattern, what = rf"(?i)\b(?:low|min(?:imum)?)\W{{0,3}}{_TEMPERATURE}", "low temperature"
+    else:
+        pattern, what = rf"(?i)\b(?:high|max(?:imum)?)\W{{0,3}}{_TEMPERATURE}", "high temperature"
+    days: list[tuple[int, str, float, str]] = []
+    for source in state["sources"]:
+        for n, line in enumerate(str(source[1]).split("\n"), 1):
+            label = _DAY_LABEL_LINE.match(line)
+            if label is None:
+                continue
+            values = list(re.finditer(pattern, line))
+            if len(values) != 1:
+                return None  # a day line with no such value, or two: which is the day's is not told
+            day = re.split(r"\s*[:\u2013-]\s", line.strip(), maxsplit=1)[0]
+            days.append((n, day, float(values[0].group(1)), values[0].group(0).strip()))
+    if len(days) < 2:
+        return None
+    best = (max if most else min)(value for _, _, value, _ in days)
+    top = [(n, day, said) for n, day, value, said in days if value == best]
+    if len(top) != 1:
+        return None  # a tie: no one day is the answer
+    n, day, said = top[0]
+    answer = day if m.group("which") else re.sub(r"(?i)^(?:high|low|max(?:imum)?|min(?:imum)?)\W*", "", said)
+    return (
+        f"{answer}\nCompared: the {what} of each of the {len(days)} day lines; line {n} ({day}) has the "
+        f"{'greatest' if most else 'least'}: {said}."
+    )
 
 
 def row_superlative(state: dict[str, Any], query: str) -> str | None:
@@ -10593,6 +10958,107 @@ _CLAUSE_JOINS = frozenset("and but while whereas".split())
 filter")."""
 
 
+_ALLOWANCE_WORDS = frozenset(
+    stem(w)
+    for w in "allowed allow permitted permit accepted accept welcome ok okay fine possible there any have keep bring "
+    "considered".split()
+)
+"""Words of a yes/no question that only ask whether a thing is let in or there ("Are pets allowed?", "Is there
+parking?"): a list item "No pets" settles them."""
+_LIST_ITEM_NO = re.compile(
+    r"(?i)^\s*no\s+(?P<noun>[a-z][\w-]*)(?:\s+(?:allowed|permitted|accepted|please))?"
+    r"\s*(?:[,;(-]\s*(?:sorry|thanks|thank you|please)\W*)?[.!]*\s*$"
+)
+"""A list item that refuses a thing: "No pets, sorry", "No smoking", "No DSS please"."""
+_LIST_ITEM_STATE = re.compile(r"(?i)^\s*(?P<un>un|non-?)?(?P<word>[a-z]{4,})[.!]*\s*$")
+"""A list item that is one state word: "Unfurnished", "Furnished", "Non-smoking"."""
+
+
+def listed_yes_no(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any], str] | None:
+    """A yes/no question settled by a short list item (an advert's feature bullets): "No pets, sorry" answers
+    "Are pets allowed?" No (the question's other words only ask whether it is let in or there, `_ALLOWANCE_WORDS`);
+    "Unfurnished" answers "Is the flat furnished?" No and "Furnished" Yes (the item is the question's last word,
+    or it with "un"/"non-"). Only a bullet line is such an item. ("Yes" or "No", the unit, its text); None when no
+    item or two disagreeing items
+    settle it, and for a question with a negation or comparison (audit 86b F7: all gave NOT FOUND)."""
+    if not asks_yes_no(query) or unmodelled(query):
+        return None
+    words = [w.lower() for w in _WORD.findall(_YES_NO.sub("", query, count=1))]
+    content = [w for w in words if w not in ENGLISH_STOPWORDS]
+    if not content:
+        return None
+    stems = [stem(w) for w in content]
+    lines = {str(source[0]): str(source[1]).split("\n") for source in state["sources"]}
+    found: list[tuple[str, dict[str, Any]]] = []
+    for unit in state["units"]:
+        text = unit["text"].strip()
+        if len(text) > 40 or unit.get("fields"):
+            continue
+        written_lines = lines.get(str(unit.get("source")), [])
+        at = int(unit.get("line") or 0) - 1
+        if not 0 <= at < len(written_lines) or not _BULLET.match(written_lines[at]):
+            continue  # a heading "Garden" over "There is none" is no feature: only a bullet item is
+        refused = _LIST_ITEM_NO.match(text)
+        if refused is not None:
+            noun = stem(refused.group("noun").lower())
+            if noun in stems and all(s == noun or s in _ALLOWANCE_WORDS for s in stems):
+                found.append(("No", unit))
+            continue
+        single = _LIST_ITEM_STATE.match(text)
+        if single is None or len(content) > 3:
+            continue
+        # "Is the flat furnished?": the state is the question's last word, its subject ("flat") the text's
+        written, prefix = single.group("word").lower(), (single.group("un") or "").lower().rstrip("-")
+        asked = re.fullmatch(r"(un|non-?)?([a-z]{4,})", content[-1])
+        if asked is None:
+            continue
+        if stem(prefix + written) == stem(content[-1]) or (prefix and stem(written) == stem(content[-1])):
+            found.append(("Yes" if stem(prefix + written) == stem(content[-1]) else "No", unit))
+        elif stem(written) == stem(asked.group(2)) and bool(prefix) != bool(asked.group(1)):
+            found.append(("No", unit))  # "Furnished" for "Is it unfurnished?"
+    verdicts = {verdict for verdict, _ in found}
+    if len(verdicts) != 1:
+        return None
+    verdict, unit = found[0]
+    return verdict, unit, unit["text"]
+
+
+def row_mark_answer(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any], str] | None:
+    """For a yes/no question on one row of rows lined up by blanks ("Was Clive Barton elected?" over "  Yusuf Ali
+    88   ELECTED" / "  Clive Barton   52"), ("Yes" or "No", the row's unit, what decided it): the question names the
+    row by its first cell and asks the mark a word-only cell of its sibling rows writes (the same lead, its stem one
+    of the question's words: "ELECTED" for "elected"). "Yes" when the row writes the mark, "No" when it does not and
+    a sibling does (the column is a status only some rows have; audit 86b F1). None otherwise, and for a question
+    with a negation or comparison (`unmodelled`)."""
+    rows = [u for u in state["units"] if u.get("row_cells")]
+    if len(rows) < 2 or unmodelled(query):
+        return None
+    asked = " " + " ".join(_WORD.findall(query.lower())) + " "
+    named = [u for u in rows if f" {' '.join(_WORD.findall(u['row_cells'][0].lower()))} " in asked]
+    if len(named) != 1:
+        return None
+    row = named[0]
+    stems = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
+    siblings = [u for u in rows if u["name"] == row["name"] and u is not row]
+
+    def marks(unit: dict[str, Any]) -> set[str]:
+        return {
+            cell.lower()
+            for cell in unit["row_cells"][1:]
+            if re.fullmatch(r"[A-Za-z]+", cell) and stem(cell.lower()) in stems
+        }
+
+    marked = marks(row)
+    if marked:
+        return "Yes", row, row["text"]
+    others = [u for u in siblings if marks(u)]
+    if not others:
+        return None
+    mark = sorted(marks(others[0]))[0].upper()
+    shown = ", ".join(u["row_cells"][0] for u in others[:8])
+    return "No", row, f"{row['text']} (no {mark}; the rows marked {mark}: {shown})"
+
+
 def yes_no_answer(
     units: list[dict[str, Any]], query: str, every: list[dict[str, Any]] | None = None
 ) -> tuple[str, dict[str, Any], str] | None:
@@ -11390,6 +11856,11 @@ def guided_answer(
         verdict, value, unit, quote = compared
         report.append(f"a yes/no question stating a value the text states for the same thing: {value!r}")
         return _answered(f"{verdict}\nFrom [{unit['where']}] {quote}\nThe text gives: {value}", report)
+    itemised = listed_yes_no(state, query)
+    if itemised is not None:  # "Are pets allowed?" over a bullet "No pets, sorry" (audit 86b F7)
+        verdict, unit, said = itemised
+        report.append(f"a yes/no question a short list item settles ({verdict.lower()}): {unit['where']}")
+        return _answered(f"{verdict}\nFrom [{unit['where']}] {said}", report)
     lined = record_lines_count(state, query)
     if lined is not None:
         report.append("counting question over a short list of one record a line, answered by code")
@@ -11645,7 +12116,7 @@ def guided_answer(
     if asks_yes_no(query):
         # a yes/no question: a phrase the reader copies is no answer to it ("sed program was built" for "Is SELinux
         # enabled?"); only a sentence that states it, or its negation, in the question's words answers yes or no
-        decided = yes_no_answer(good[:reads], query, state["units"])
+        decided = row_mark_answer(state, query) or yes_no_answer(good[:reads], query, state["units"])
         if decided is not None:
             verdict, unit, sentence = decided
             report.append(f"a yes/no question one sentence states ({verdict.lower()}): {unit['where']}")
