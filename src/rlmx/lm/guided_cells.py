@@ -6908,7 +6908,9 @@ def _for_whom(words: list[str], named: set[str]) -> list[str] | None:
 
 _ANOTHER_LABEL = re.compile(r"[;(]\s*[A-Za-z][\w '/-]{0,30}:")
 """A label inside a list's value that starts another list: 'Ana, Ben (apologies: Dev, Eva)', '...; absent: Tom'."""
-_LIST_SPLIT = re.compile(r",|;|\band\b|&")
+_LIST_SPLIT = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))|;|\band\b|&")
+"""Where a list's items part: a comma (never a thousands separator: '1,163 kWh' is one number, audit 86c v01), a
+semicolon, 'and' or '&'."""
 _NO_ONE = re.compile(r"(?i)\s*(?:none|nobody|no one|no-one|nil|zero|0)\s*\.?\s*$")
 """A label's value that lists no one: 'Present: none' counts 0 items."""
 _STATED_COUNT = re.compile(
