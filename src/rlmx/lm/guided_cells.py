@@ -2977,6 +2977,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "FORTUNE ... ANSWERS: #13" counts nothing
         if kind == "number" and _HOW_MUCH.search(query) and _is_a_date(core):
             continue  # "Meeting notes 2024-03-14" says when, never how many attendees there were
+        if kind == "number" and _no_count(core, query):
+            continue  # "How many payments were received?" is not answered "15 Jan £110.00" (audit 86c v03)
         if not _fits_the_degree(core, text, query):
             continue  # "How old is the town hall?" is not answered "2015", "How long is the meeting?" not "10:00"
         prose = not unit.get("fields")  # a record's fields are all of its one row: no other act's
@@ -3411,6 +3413,24 @@ _NUMERIC_DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-
 """A date in digits: "2024-03-14", "2024/3/14", "14.03.2024", "3/14/24"."""
 _HOW_MUCH = re.compile(r"(?i)\bhow (?:many|much)\b|\bthe number of\b")
 """A question for an amount, which no date answers."""
+
+
+_COUNT_QUESTION = re.compile(r"(?i)\bhow many\b|\bthe number of\b")
+_MONEY_NOUNS = re.compile(
+    r"(?i)\bhow many (?:\w+ )?(?:pounds|pence|dollars|cents|euros|yen|francs|rupees|bucks|quid|credits|points)\b"
+)
+_A_DAY_OF_A_MONTH = re.compile(rf"(?i)\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}(?!\w)|(?<!\w){_MONTH}\s+\d{{1,2}}\b")
+
+
+def _no_count(core: str, query: str) -> bool:
+    """Whether `core` can answer no "how many" question: a count is a number of the asked things, never a date
+    ("15 Jan", "2024-03-14") nor a sum of money ("£110.00"), unless money is what is counted ("how many pounds").
+    A row that holds both ("15 Jan £110.00") is one item of what is counted, not its count (audit 86c v03)."""
+    if not _COUNT_QUESTION.search(query):
+        return False
+    money = bool(re.search(r"[£$€¥₹]", core)) and not _MONEY_NOUNS.search(query)
+    dated = bool(_NUMERIC_DATE.search(core) or _DATE.search(core) or _A_DAY_OF_A_MONTH.search(core))
+    return money or dated
 
 
 def _is_a_date(core: str) -> bool:
