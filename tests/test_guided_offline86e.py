@@ -40,3 +40,30 @@ def test_a_count_is_not_answered_by_a_date_and_an_amount() -> None:
 def test_a_count_of_money_may_be_money() -> None:
     text = "Jar\n\nThe jar holds 40 coins, worth £12 in all.\n"
     assert first_line(ask(text, "How many coins does the jar hold?", reply="40 coins")).startswith("40")
+
+
+# v02: an amount answers when it is tied to the asked rate or bound
+
+TARIFF = (
+    "Gas bill\n\nCharges\n  Gas: 820 kWh at 6.10p per kWh     £50.02\n  Daily charge: 30 days at 31p   £9.30\n"
+    "  Subtotal    £59.32\n  Total charges    £62.29\n\nPay by 3 May."
+)
+LATE = "Late returns cost 10p per day per disc, up to a maximum of £3.50 per disc. Games are free."
+
+
+def test_a_rate_is_the_amount_written_before_per_its_unit() -> None:
+    assert first_line(ask(TARIFF, "What is the price per kWh?", reply="£62.29")) != "£62.29"
+    assert first_line(ask(TARIFF, "What is the price per kWh?", reply="6.10p")) == "6.10p"
+
+
+def test_a_maximum_is_the_amount_written_after_maximum() -> None:
+    assert first_line(ask(LATE, "What is the maximum cost per disc?", reply="10p")) != "10p"
+    assert first_line(ask(LATE, "What is the maximum cost per disc?", reply="£3.50")) == "£3.50"
+
+
+def test_an_amount_of_no_rate_is_still_an_answer() -> None:
+    assert first_line(ask(TARIFF, "What are the total charges?", reply="£62.29")) == "£62.29"
+
+
+def test_a_word_is_no_answer_where_the_bound_is_an_amount() -> None:
+    assert first_line(ask(LATE, "What is the maximum cost per disc?", reply="10p per day")) not in ("day", "10p")

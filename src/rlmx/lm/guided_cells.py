@@ -2971,6 +2971,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "What is the name of the ramen place?" is not answered "new" of "the new ramen place"
         if _the_place_of_the_value(core, text, query):
             continue  # "fridge" of "The wifi password is on the fridge." is where it is, no password (audit 85b F4)
+        if not _tied_to_the_asked(core, text, query):
+            continue  # "the price per kWh" is the "24.50p per kWh" of its line, not the bill's total (audit 86c v02)
         if kind == "numeral" and not re.search(r"\d", core):
             continue  # "which bug number": the bug's title, however much of the question it repeats, is none
         if kind == "number" and _only_a_label(core, text):
@@ -3413,6 +3415,57 @@ _NUMERIC_DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-
 """A date in digits: "2024-03-14", "2024/3/14", "14.03.2024", "3/14/24"."""
 _HOW_MUCH = re.compile(r"(?i)\bhow (?:many|much)\b|\bthe number of\b")
 """A question for an amount, which no date answers."""
+
+
+_AMOUNT_IN_TEXT = re.compile(r"(?<![\w.,])[£$€¥₹]?\d+(?:[.,]\d+)*(?:[a-zA-Z%]{1,3}\b)?")
+_PER_ASKED = re.compile(r"(?i)\bper\s+([a-z][\w-]*)")
+_MOST_WORDS = re.compile(r"(?i)\b(?:maximum|max|up to|at most|no more than|capped at)\b")
+_LEAST_WORDS = re.compile(r"(?i)\b(?:minimum|min|at least|no less than)\b")
+_ASKED_BOUNDS = (
+    (_MOST_WORDS, re.compile(r"(?i)\b(?:maximum|at most)\b")),
+    (_LEAST_WORDS, re.compile(r"(?i)\b(?:minimum|at least)\b")),
+)
+"""The words of a bound in a text (an upper one, a lower one), and those of a question that asks for it: "Max" in a
+question may be a name ("Unlimited Max"), "maximum" never is."""
+
+
+def _tied_to_the_asked(core: str, text: str, query: str) -> bool:
+    """Whether `core`, when it is an amount, is one the text ties to what the question qualifies it by: the rate
+    it names ("the price per kWh": an amount written just before "per kWh", or a chain of rates holding it, "25p per
+    day per item") and the bound it names ("the maximum fine": an amount after "maximum", "up to" in its own
+    clause). A qualifier the text ties to no amount binds nothing; an answer that is no amount passes (audit 86c
+    v02: "£356.61" is the total of "1,163 kWh at 24.50p per kWh ... Total £356.61", "25p" the daily rate of "25p
+    per day per adult item, up to a maximum of £6.00 per item"). Where the text ties an amount to them, a word is
+    no answer either: "day" of the reader's "25p per day" is no maximum fine."""
+    amounts = list(_AMOUNT_IN_TEXT.finditer(text))
+    number = bool(re.search(r"\d", core))
+    mine = [a for a in amounts if a.group().lower() in core.lower() or core.lower() in a.group().lower()]
+    if (number and not mine) or len(amounts) < 2:
+        return True
+    rates = [m.group(1).lower() for m in _PER_ASKED.finditer(query)]
+    bounds = [written for written, asking in _ASKED_BOUNDS if asking.search(query)]
+
+    def rate_of(a: re.Match[str]) -> set[str]:
+        chain = re.match(r"\s*(?:(?:per|/)\s*(?:[\w-]+\s+){0,2}?([\w-]+)\s*)+", text[a.end() : a.end() + 60], re.I)
+        if chain is None:
+            return set()
+        return {w.lower() for w in re.findall(r"(?i)(?:per|/)\s*(?:[\w-]+\s+){0,2}?([\w-]+)", chain.group())}
+
+    def bound_of(a: re.Match[str], bound: re.Pattern[str]) -> bool:
+        before = text[: a.start()]
+        since = max((b.end() for b in amounts if b.end() <= a.start()), default=0)
+        since = max(since, *(m.end() for m in re.finditer(r"[.;:!?]\s", before)), 0)
+        return bool(bound.search(before[since:][-40:]))
+
+    for rate in rates:
+        tied = [a for a in amounts if any(stem(w) == stem(rate) for w in rate_of(a))]
+        if tied and not any(a in tied for a in mine):
+            return False
+    for bound in bounds:
+        tied = [a for a in amounts if bound_of(a, bound)]
+        if tied and not any(a in tied for a in mine):
+            return False
+    return True  # (a word: `mine` is empty, so any tied amount has refused it above)
 
 
 _COUNT_QUESTION = re.compile(r"(?i)\bhow many\b|\bthe number of\b")
