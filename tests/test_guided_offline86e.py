@@ -65,5 +65,21 @@ def test_an_amount_of_no_rate_is_still_an_answer() -> None:
     assert first_line(ask(TARIFF, "What are the total charges?", reply="£62.29")) == "£62.29"
 
 
+# v05: a form's fields, one a line, each keep their own value
+
+FORM = (
+    "PARKING NOTICE\nIssued under the Roads Act\n\nNotice number: PN7731\nAuthority: Eastvale Borough Council\n"
+    "Vehicle registration: AB12 CDE\nVehicle colour: Blue, with roof rack\nDate issued: 3 March 2024\n"
+    "Street name: Mill Lane (near the school)\nReason: 12 - Parked on a yellow line at a busy time\n"
+    "Issued by: Officer 88\n\nPay within 14 days."
+)
+
+
+def test_the_value_of_the_next_label_is_no_answer() -> None:
+    assert first_line(ask(FORM, "What is the vehicle registration?", reply="Blue")) != "Blue"
+    assert first_line(ask(FORM, "What is the vehicle registration?", reply="AB12 CDE")) == "AB12 CDE"
+    assert first_line(ask(FORM, "What is the vehicle colour?", reply="Blue")) == "Blue"
+
+
 def test_a_word_is_no_answer_where_the_bound_is_an_amount() -> None:
     assert first_line(ask(LATE, "What is the maximum cost per disc?", reply="10p per day")) not in ("day", "10p")

@@ -1200,9 +1200,12 @@ def _line_of(lines: list[str], start: int, snippet: str) -> int:
 
 
 _ASSIGNMENT = re.compile(r"^\s*[A-Za-z_][\w.]*\s*=\s*\S")
-_HEADER_FIELD = re.compile(r"^[A-Z][A-Za-z0-9]+(?:-[A-Za-z0-9]+)*:\s+\S")
+_HEADER_FIELD = re.compile(
+    r"^\s*[A-Z][A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?: [A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*){0,3}:\s+\S"
+)
 """A header field line (RFC 5322: `Requires-Python: >=3.9`; package metadata, Debian control files, mail and HTTP
-headers): each is a fact of its own, so a block of them is one unit whose fields are its sentences."""
+headers), or a form's field of a label of up to four words ('Vehicle registration: KX19 TBO', audit 86c v05): each
+is a fact of its own, so a block of them is one unit whose fields are its sentences."""
 
 
 def _is_header_block(block: list[str]) -> bool:
@@ -2971,6 +2974,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "What is the name of the ramen place?" is not answered "new" of "the new ramen place"
         if _the_place_of_the_value(core, text, query):
             continue  # "fridge" of "The wifi password is on the fridge." is where it is, no password (audit 85b F4)
+        if not _value_of_the_asked_label(core, text, query):
+            continue  # "Vehicle make: Vauxhall Corsa" is not the vehicle registration of the line before (v05)
         if not _tied_to_the_asked(core, text, query):
             continue  # "the price per kWh" is the "24.50p per kWh" of its line, not the bill's total (audit 86c v02)
         if kind == "numeral" and not re.search(r"\d", core):
@@ -3415,6 +3420,30 @@ _NUMERIC_DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-
 """A date in digits: "2024-03-14", "2024/3/14", "14.03.2024", "3/14/24"."""
 _HOW_MUCH = re.compile(r"(?i)\bhow (?:many|much)\b|\bthe number of\b")
 """A question for an amount, which no date answers."""
+
+
+_FORM_FIELD = re.compile(r"^\s*([A-Za-z][\w'()/-]*(?: [\w'()/-]+){0,3}):\s+(\S.*)$")
+
+
+def _value_of_the_asked_label(core: str, text: str, query: str) -> bool:
+    """Whether `core`, when it stands in the value of a form's field ('Vehicle make: Vauxhall Corsa' of a block of
+    such fields, each ended by ';' or a line's end), is in the field whose label names the question's words best:
+    "What is the vehicle registration?" names 'Vehicle registration' (two words) more than 'Vehicle make' (one),
+    so 'Vauxhall Corsa' answers it not (audit 86c v05). Passes when the unit holds fewer than two such fields or
+    `core` is in no field's value."""
+    fields = [f for f in (_FORM_FIELD.match(part) for part in re.split(r";\s|\n", text)) if f is not None]
+    if len(fields) < 2:
+        return True
+    asked = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
+
+    def named(label: str) -> int:
+        return len({stem(w) for w in _WORD.findall(label.lower())} & asked)
+
+    holding = [f for f in fields if core.lower() in f.group(2).lower()]
+    if not holding:
+        return True
+    best = max(named(f.group(1)) for f in fields)
+    return best == 0 or any(named(f.group(1)) == best for f in holding)
 
 
 _AMOUNT_IN_TEXT = re.compile(r"(?<![\w.,])[£$€¥₹]?\d+(?:[.,]\d+)*(?:[a-zA-Z%]{1,3}\b)?")
