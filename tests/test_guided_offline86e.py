@@ -65,6 +65,22 @@ def test_an_amount_of_no_rate_is_still_an_answer() -> None:
     assert first_line(ask(TARIFF, "What are the total charges?", reply="£62.29")) == "£62.29"
 
 
+# v04: the highest value of a column is the greatest of its cells
+
+LOG = "day,km,price_per_kg,stall\n2024-01-05,12,3.20,North\n2024-01-12,15,3.75,East\n2024-01-19,11,3.40,North\n"
+
+
+def test_the_highest_of_a_column_named_by_its_identifier() -> None:
+    got = ask(LOG, "What was the highest price_per_kg?", reply="3.20", name="log.csv")
+    assert first_line(got) == "3.75"
+
+
+def test_the_lowest_of_a_column_named_by_its_words() -> None:
+    got = ask(LOG, "What was the lowest price per kg?", reply="3.20", name="log.csv")
+    assert first_line(got) == "3.20"
+    assert "line 2" in got
+
+
 # v05: a form's fields, one a line, each keep their own value
 
 FORM = (

@@ -4594,6 +4594,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         stanza_count,
         superlative_answer,
         date_extreme,
+        column_extreme,
         group_total,
         table_spending,
         cell_count,
@@ -5916,6 +5917,43 @@ def _date_column(rows: list[tuple[int, list[str]]], at: int) -> bool:
     ("1996-06-17", "2024-03", "2024-03-01 10:00") with a month (a bare year may be a count)."""
     given = [cells[at].strip() for _, cells in rows if at < len(cells) and cells[at].strip()]
     return len(given) >= 2 and all(_ISO_DATE.fullmatch(c) and "-" in c for c in given)
+
+
+_COLUMN_EXTREME = re.compile(
+    r"(?i)^\s*(?:what|which)\s+(?:is|was|were|are)\s+the\s+(?P<end>highest|lowest|largest|smallest|biggest|greatest|"
+    r"maximum|minimum|max|min)\s+(?P<column>[\w-]+(?:\s+[\w-]+){0,3}?)"
+    r"(?:\s+(?:in|of|on)\s+(?:the|this|my|our)\s+[\w.-]+)?\s*[?.!]*\s*$"
+)
+"""'What was the highest price_per_litre?', 'What is the lowest price per litre?': a value of a number column, the
+greatest or least, named by the column's own name (its words split at '_' or '-' are the same name)."""
+
+
+def column_extreme(state: dict[str, Any], query: str) -> str | None:
+    """The greatest or least value of a record file's number column that the question names by its whole name
+    (audit 86c v04: 'the highest price_per_litre' of a fuel log is its largest cell, never its first row's), with
+    the rows that hold it. None when the question is not one, no column or several are so named, or a cell of the
+    column gives no plain number."""
+    m = _COLUMN_EXTREME.match(" ".join(query.split()))
+    table = _column_text_rows(state) if m is not None else None
+    if m is None or table is None:
+        return None
+    columns, rows = table
+    name = re.sub(r"[\s_-]+", "_", m.group("column").strip().lower())
+    named = [i for i, column in enumerate(columns) if re.sub(r"[\s_-]+", "_", column.strip().lower()) == name]
+    if len(named) != 1:
+        return None
+    at = named[0]
+    cells = [(n, c[at].strip()) for n, c in rows if at < len(c) and c[at].strip()]
+    if len(cells) < 2 or any(not _AMOUNT.fullmatch(cell) for _, cell in cells):
+        return None  # a date, a word or an amount with a unit: no plain number to compare
+    least = m.group("end").lower() in ("lowest", "smallest", "minimum", "min")
+    value = (min if least else max)(float(cell.replace(",", "")) for _, cell in cells)
+    top = [(n, cell) for n, cell in cells if float(cell.replace(",", "")) == value]
+    shown = ", ".join(f"line {n}" for n, _ in top)
+    return (
+        f"{top[0][1]}\nCompared: the {columns[at].strip()} of each of the {len(cells):,} rows; the "
+        f"{'least' if least else 'greatest'} is on {shown}."
+    )
 
 
 def date_extreme(state: dict[str, Any], query: str) -> str | None:
