@@ -99,3 +99,17 @@ def test_the_value_of_the_next_label_is_no_answer() -> None:
 
 def test_a_word_is_no_answer_where_the_bound_is_an_amount() -> None:
     assert first_line(ask(LATE, "What is the maximum cost per disc?", reply="10p per day")) not in ("day", "10p")
+
+
+# v06: a markdown table's header under its rule row may hold digits
+
+BIKES = (
+    "# Bikes on our list\n\n| Shop | Model | Gears | 2024 price | E-bike |\n|---|---|---|---|---|\n"
+    "| Spokes | Tourer | 21 | £540 | No |\n| Spokes | Volt 2 | 8 | £1,450 | Yes |\n"
+    "| Pedal Co | Urban | 3 | £390 | No |\n"
+)
+
+
+def test_a_markdown_header_with_digits_is_still_a_header() -> None:
+    got = ask(BIKES, "Which model is the cheapest?", name="bikes.md")
+    assert first_line(got) == "Urban"

@@ -536,7 +536,8 @@ def table_of(lines: list[str], *, strict: bool = False, titled: bool = True) -> 
             ruled = delimiter == "|" and len(written) > 1 and _table_rule(written[1])  # a markdown header row
             header = (
                 (delimiter in ",\t" or ruled)
-                and all(c and len(c) <= 40 and not re.search(r"\d", c) for c in first)
+                # (under a markdown rule row the first row is the header, digits and all: '5G', 'Q1', audit 86c v06)
+                and all(c and len(c) <= 40 and (ruled or not re.search(r"\d", c)) for c in first)
                 and len(set(first)) == len(first)
             )
             return (delimiter, first if header else None)
