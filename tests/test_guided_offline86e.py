@@ -113,3 +113,17 @@ BIKES = (
 def test_a_markdown_header_with_digits_is_still_a_header() -> None:
     got = ask(BIKES, "Which model is the cheapest?", name="bikes.md")
     assert first_line(got) == "Urban"
+
+
+# v10: "most often" over a log counts the rows of each value
+
+SHOPS = (
+    "day,km,price_per_kg,shop\n2024-02-01,10,2.10,Corner\n2024-02-08,12,2.40,Market\n"
+    "2024-02-15,9,2.20,Corner\n2024-02-22,14,2.30,Depot\n"
+)
+
+
+def test_the_value_used_most_often_is_the_commonest_in_its_column() -> None:
+    got = ask(SHOPS, "Which shop was used most often?", name="shops.csv")
+    assert first_line(got) == "Corner"
+    assert first_line(ask(SHOPS, "Which shop was visited most often?", name="shops.csv")) == "Corner"

@@ -5744,11 +5744,13 @@ _NOT_COUNTED = frozenset(
 
 
 _VERB_SUPERLATIVE = re.compile(
-    r"(?i)^\s*(?:(?:which|what)\s+(?:one\s+of\s+the\s+)?(?P<noun>[A-Za-z][\w-]*)|who)\s+(?P<verb>[a-z]{3,})"
+    r"(?i)^\s*(?:(?:which|what)\s+(?:one\s+of\s+the\s+)?(?P<noun>[A-Za-z][\w-]*)|who)\s+"
+    r"(?:(?:was|were|is|are|got|gets|has\s+been|have\s+been)\s+(?=[a-z]+(?:ed|en)\b))?(?P<verb>[a-z]{3,})"
     r"\s+(?:the\s+)?(?P<end>most|fewest|least)(?:\s+(?:often|times|frequently))?\s*[?.!]*\s*$"
 )
-"""A superlative of a deed with no noun after it, "Which user posted most?", "Who wrote the most?": the rows per
-value of the doer's column counted, each row one deed (audit 85 v01: the README's own forum question)."""
+"""A superlative of a deed with no noun after it, "Which user posted most?", "Who wrote the most?", "Which station
+was used most often?" (a passive participle after its auxiliary, audit 86c v10): the rows per value of the doer's
+column counted, each row one deed (audit 85 v01: the README's own forum question)."""
 _NO_DEED_VERBS = frozenset(
     "is are was were be been has have had does do did can could will would should may might must "
     "spent spend spends paid pays pay cost costs earned earns owed owes raised donated charged billed sold bought "
@@ -6177,9 +6179,10 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
         None,
     )
     deed = superlative(query) is not None and _SUPERLATIVE.match(" ".join(query.split())) is None
-    if deed and any(  # "Which team scored most?" over a goals column: a sum or a count? a guess either way
-        not _not_numeric(rows, i) and not _ID_COLUMN.fullmatch(column.strip()) for i, column in enumerate(columns)
-    ):
+    # "Which station was used most often?": how often is a count of rows, never a sum (audit 86c v10)
+    often = re.search(r"(?i)\b(?:most|least)\s+(?:often|frequently)\b", query) is not None
+    amounts = any(not _not_numeric(rows, i) and not _ID_COLUMN.fullmatch(c.strip()) for i, c in enumerate(columns))
+    if deed and not often and amounts:  # "Which team scored most?" over a goals column: a sum or a count? a guess
         return None
     group_at = _named_column(columns, _DOER_COLUMNS, rows) if deed and noun == "who" else _column_for(noun, columns)
     rows_asked = words[-1].lower() in _STANZA_NOUNS | {"rows", "lines", "row", "line"}
