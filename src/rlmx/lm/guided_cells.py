@@ -536,7 +536,8 @@ def table_of(lines: list[str], *, strict: bool = False, titled: bool = True) -> 
             ruled = delimiter == "|" and len(written) > 1 and _table_rule(written[1])  # a markdown header row
             header = (
                 (delimiter in ",\t" or ruled)
-                and all(c and len(c) <= 40 and not re.search(r"\d", c) for c in first)
+                # (under a markdown rule row the first row is the header, digits and all: '5G', 'Q1', audit 86c v06)
+                and all(c and len(c) <= 40 and (ruled or not re.search(r"\d", c)) for c in first)
                 and len(set(first)) == len(first)
             )
             return (delimiter, first if header else None)
@@ -1256,9 +1257,12 @@ def _line_of(lines: list[str], start: int, snippet: str) -> int:
 
 
 _ASSIGNMENT = re.compile(r"^\s*[A-Za-z_][\w.]*\s*=\s*\S")
-_HEADER_FIELD = re.compile(r"^[A-Z][A-Za-z0-9]+(?:-[A-Za-z0-9]+)*:\s+\S")
+_HEADER_FIELD = re.compile(
+    r"^\s*[A-Z][A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?: [A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*){0,3}:\s+\S"
+)
 """A header field line (RFC 5322: `Requires-Python: >=3.9`; package metadata, Debian control files, mail and HTTP
-headers): each is a fact of its own, so a block of them is one unit whose fields are its sentences."""
+headers), or a form's field of a label of up to four words ('Vehicle registration: KX19 TBO', audit 86c v05): each
+is a fact of its own, so a block of them is one unit whose fields are its sentences."""
 
 
 def _is_header_block(block: list[str]) -> bool:
@@ -3102,12 +3106,18 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "What is the name of the ramen place?" is not answered "new" of "the new ramen place"
         if _the_place_of_the_value(core, text, query):
             continue  # "fridge" of "The wifi password is on the fridge." is where it is, no password (audit 85b F4)
+        if not _value_of_the_asked_label(core, text, query):
+            continue  # "Vehicle make: Vauxhall Corsa" is not the vehicle registration of the line before (v05)
+        if not _tied_to_the_asked(core, text, query):
+            continue  # "the price per kWh" is the "24.50p per kWh" of its line, not the bill's total (audit 86c v02)
         if kind == "numeral" and not re.search(r"\d", core):
             continue  # "which bug number": the bug's title, however much of the question it repeats, is none
         if kind == "number" and _only_a_label(core, text):
             continue  # "FORTUNE ... ANSWERS: #13" counts nothing
         if kind == "number" and _HOW_MUCH.search(query) and _is_a_date(core):
             continue  # "Meeting notes 2024-03-14" says when, never how many attendees there were
+        if kind == "number" and _no_count(core, query):
+            continue  # "How many payments were received?" is not answered "15 Jan £110.00" (audit 86c v03)
         if not _fits_the_degree(core, text, query):
             continue  # "How old is the town hall?" is not answered "2015", "How long is the meeting?" not "10:00"
         prose = not unit.get("fields")  # a record's fields are all of its one row: no other act's
@@ -3542,6 +3552,99 @@ _NUMERIC_DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-
 """A date in digits: "2024-03-14", "2024/3/14", "14.03.2024", "3/14/24"."""
 _HOW_MUCH = re.compile(r"(?i)\bhow (?:many|much)\b|\bthe number of\b")
 """A question for an amount, which no date answers."""
+
+
+_FORM_FIELD = re.compile(r"^\s*([A-Za-z][\w'()/-]*(?: [\w'()/-]+){0,3}):\s+(\S.*)$")
+
+
+def _value_of_the_asked_label(core: str, text: str, query: str) -> bool:
+    """Whether `core`, when it stands in the value of a form's field ('Vehicle make: Vauxhall Corsa' of a block of
+    such fields, each ended by ';' or a line's end), is in the field whose label names the question's words best:
+    "What is the vehicle registration?" names 'Vehicle registration' (two words) more than 'Vehicle make' (one),
+    so 'Vauxhall Corsa' answers it not (audit 86c v05). Passes when the unit holds fewer than two such fields or
+    `core` is in no field's value."""
+    fields = [f for f in (_FORM_FIELD.match(part) for part in re.split(r";\s|\n", text)) if f is not None]
+    if len(fields) < 2:
+        return True
+    asked = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
+
+    def named(label: str) -> int:
+        return len({stem(w) for w in _WORD.findall(label.lower())} & asked)
+
+    holding = [f for f in fields if core.lower() in f.group(2).lower()]
+    if not holding:
+        return True
+    best = max(named(f.group(1)) for f in fields)
+    return best == 0 or any(named(f.group(1)) == best for f in holding)
+
+
+_AMOUNT_IN_TEXT = re.compile(r"(?<![\w.,])[£$€¥₹]?\d+(?:[.,]\d+)*(?:[a-zA-Z%]{1,3}\b)?")
+_PER_ASKED = re.compile(r"(?i)\bper\s+([a-z][\w-]*)")
+_MOST_WORDS = re.compile(r"(?i)\b(?:maximum|max|up to|at most|no more than|capped at)\b")
+_LEAST_WORDS = re.compile(r"(?i)\b(?:minimum|min|at least|no less than)\b")
+_ASKED_BOUNDS = (
+    (_MOST_WORDS, re.compile(r"(?i)\b(?:maximum|at most)\b")),
+    (_LEAST_WORDS, re.compile(r"(?i)\b(?:minimum|at least)\b")),
+)
+"""The words of a bound in a text (an upper one, a lower one), and those of a question that asks for it: "Max" in a
+question may be a name ("Unlimited Max"), "maximum" never is."""
+
+
+def _tied_to_the_asked(core: str, text: str, query: str) -> bool:
+    """Whether `core`, when it is an amount, is one the text ties to what the question qualifies it by: the rate
+    it names ("the price per kWh": an amount written just before "per kWh", or a chain of rates holding it, "25p per
+    day per item") and the bound it names ("the maximum fine": an amount after "maximum", "up to" in its own
+    clause). A qualifier the text ties to no amount binds nothing; an answer that is no amount passes (audit 86c
+    v02: "£356.61" is the total of "1,163 kWh at 24.50p per kWh ... Total £356.61", "25p" the daily rate of "25p
+    per day per adult item, up to a maximum of £6.00 per item"). Where the text ties an amount to them, a word is
+    no answer either: "day" of the reader's "25p per day" is no maximum fine."""
+    amounts = list(_AMOUNT_IN_TEXT.finditer(text))
+    number = bool(re.search(r"\d", core))
+    mine = [a for a in amounts if a.group().lower() in core.lower() or core.lower() in a.group().lower()]
+    if (number and not mine) or len(amounts) < 2:
+        return True
+    rates = [m.group(1).lower() for m in _PER_ASKED.finditer(query)]
+    bounds = [written for written, asking in _ASKED_BOUNDS if asking.search(query)]
+
+    def rate_of(a: re.Match[str]) -> set[str]:
+        chain = re.match(r"\s*(?:(?:per|/)\s*(?:[\w-]+\s+){0,2}?([\w-]+)\s*)+", text[a.end() : a.end() + 60], re.I)
+        if chain is None:
+            return set()
+        return {w.lower() for w in re.findall(r"(?i)(?:per|/)\s*(?:[\w-]+\s+){0,2}?([\w-]+)", chain.group())}
+
+    def bound_of(a: re.Match[str], bound: re.Pattern[str]) -> bool:
+        before = text[: a.start()]
+        since = max((b.end() for b in amounts if b.end() <= a.start()), default=0)
+        since = max(since, *(m.end() for m in re.finditer(r"[.;:!?]\s", before)), 0)
+        return bool(bound.search(before[since:][-40:]))
+
+    for rate in rates:
+        tied = [a for a in amounts if any(stem(w) == stem(rate) for w in rate_of(a))]
+        if tied and not any(a in tied for a in mine):
+            return False
+    for bound in bounds:
+        tied = [a for a in amounts if bound_of(a, bound)]
+        if tied and not any(a in tied for a in mine):
+            return False
+    return True  # (a word: `mine` is empty, so any tied amount has refused it above)
+
+
+_COUNT_QUESTION = re.compile(r"(?i)\bhow many\b|\bthe number of\b")
+_MONEY_NOUNS = re.compile(
+    r"(?i)\bhow many (?:\w+ )?(?:pounds|pence|dollars|cents|euros|yen|francs|rupees|bucks|quid|credits|points)\b"
+)
+_A_DAY_OF_A_MONTH = re.compile(rf"(?i)\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}(?!\w)|(?<!\w){_MONTH}\s+\d{{1,2}}\b")
+
+
+def _no_count(core: str, query: str) -> bool:
+    """Whether `core` can answer no "how many" question: a count is a number of the asked things, never a date
+    ("15 Jan", "2024-03-14") nor a sum of money ("£110.00"), unless money is what is counted ("how many pounds").
+    A row that holds both ("15 Jan £110.00") is one item of what is counted, not its count (audit 86c v03)."""
+    if not _COUNT_QUESTION.search(query):
+        return False
+    money = bool(re.search(r"[£$€¥₹]", core)) and not _MONEY_NOUNS.search(query)
+    dated = bool(_NUMERIC_DATE.search(core) or _DATE.search(core) or _A_DAY_OF_A_MONTH.search(core))
+    return money or dated
 
 
 def _is_a_date(core: str) -> bool:
@@ -4672,6 +4775,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         stanza_count,
         superlative_answer,
         date_extreme,
+        column_extreme,
         group_total,
         table_spending,
         column_measure,
@@ -5844,11 +5948,13 @@ _NOT_COUNTED = frozenset(
 
 
 _VERB_SUPERLATIVE = re.compile(
-    r"(?i)^\s*(?:(?:which|what)\s+(?:one\s+of\s+the\s+)?(?P<noun>[A-Za-z][\w-]*)|who)\s+(?P<verb>[a-z]{3,})"
+    r"(?i)^\s*(?:(?:which|what)\s+(?:one\s+of\s+the\s+)?(?P<noun>[A-Za-z][\w-]*)|who)\s+"
+    r"(?:(?:was|were|is|are|got|gets|has\s+been|have\s+been)\s+(?=[a-z]+(?:ed|en)\b))?(?P<verb>[a-z]{3,})"
     r"\s+(?:the\s+)?(?P<end>most|fewest|least)(?:\s+(?:often|times|frequently))?\s*[?.!]*\s*$"
 )
-"""A superlative of a deed with no noun after it, "Which user posted most?", "Who wrote the most?": the rows per
-value of the doer's column counted, each row one deed (audit 85 v01: the README's own forum question)."""
+"""A superlative of a deed with no noun after it, "Which user posted most?", "Who wrote the most?", "Which station
+was used most often?" (a passive participle after its auxiliary, audit 86c v10): the rows per value of the doer's
+column counted, each row one deed (audit 85 v01: the README's own forum question)."""
 _NO_DEED_VERBS = frozenset(
     "is are was were be been has have had does do did can could will would should may might must "
     "spent spend spends paid pays pay cost costs earned earns owed owes raised donated charged billed sold bought "
@@ -6136,6 +6242,43 @@ def _date_column(rows: list[tuple[int, list[str]]], at: int) -> bool:
     return len(given) >= 2 and all(_ISO_DATE.fullmatch(c) and "-" in c for c in given)
 
 
+_COLUMN_EXTREME = re.compile(
+    r"(?i)^\s*(?:what|which)\s+(?:is|was|were|are)\s+the\s+(?P<end>highest|lowest|largest|smallest|biggest|greatest|"
+    r"maximum|minimum|max|min)\s+(?P<column>[\w-]+(?:\s+[\w-]+){0,3}?)"
+    r"(?:\s+(?:in|of|on)\s+(?:the|this|my|our)\s+[\w.-]+)?\s*[?.!]*\s*$"
+)
+"""'What was the highest price_per_litre?', 'What is the lowest price per litre?': a value of a number column, the
+greatest or least, named by the column's own name (its words split at '_' or '-' are the same name)."""
+
+
+def column_extreme(state: dict[str, Any], query: str) -> str | None:
+    """The greatest or least value of a record file's number column that the question names by its whole name
+    (audit 86c v04: 'the highest price_per_litre' of a fuel log is its largest cell, never its first row's), with
+    the rows that hold it. None when the question is not one, no column or several are so named, or a cell of the
+    column gives no plain number."""
+    m = _COLUMN_EXTREME.match(" ".join(query.split()))
+    table = _column_text_rows(state) if m is not None else None
+    if m is None or table is None:
+        return None
+    columns, rows = table
+    name = re.sub(r"[\s_-]+", "_", m.group("column").strip().lower())
+    named = [i for i, column in enumerate(columns) if re.sub(r"[\s_-]+", "_", column.strip().lower()) == name]
+    if len(named) != 1:
+        return None
+    at = named[0]
+    cells = [(n, c[at].strip()) for n, c in rows if at < len(c) and c[at].strip()]
+    if len(cells) < 2 or any(not _AMOUNT.fullmatch(cell) for _, cell in cells):
+        return None  # a date, a word or an amount with a unit: no plain number to compare
+    least = m.group("end").lower() in ("lowest", "smallest", "minimum", "min")
+    value = (min if least else max)(float(cell.replace(",", "")) for _, cell in cells)
+    top = [(n, cell) for n, cell in cells if float(cell.replace(",", "")) == value]
+    shown = ", ".join(f"line {n}" for n, _ in top)
+    return (
+        f"{top[0][1]}\nCompared: the {columns[at].strip()} of each of the {len(cells):,} rows; the "
+        f"{'least' if least else 'greatest'} is on {shown}."
+    )
+
+
 def date_extreme(state: dict[str, Any], query: str) -> str | None:
     """The row of a record file (a CSV, JSON records) with the earliest or latest date in the date column the
     question names (audit 84 F5): "Which release has the earliest release date?" (the column `release`, the
@@ -6356,9 +6499,10 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
         None,
     )
     deed = superlative(query) is not None and _SUPERLATIVE.match(" ".join(query.split())) is None
-    if deed and any(  # "Which team scored most?" over a goals column: a sum or a count? a guess either way
-        not _not_numeric(rows, i) and not _ID_COLUMN.fullmatch(column.strip()) for i, column in enumerate(columns)
-    ):
+    # "Which station was used most often?": how often is a count of rows, never a sum (audit 86c v10)
+    often = re.search(r"(?i)\b(?:most|least)\s+(?:often|frequently)\b", query) is not None
+    amounts = any(not _not_numeric(rows, i) and not _ID_COLUMN.fullmatch(c.strip()) for i, c in enumerate(columns))
+    if deed and not often and amounts:  # "Which team scored most?" over a goals column: a sum or a count? a guess
         return None
     group_at = _named_column(columns, _DOER_COLUMNS, rows) if deed and noun == "who" else _column_for(noun, columns)
     rows_asked = words[-1].lower() in _STANZA_NOUNS | {"rows", "lines", "row", "line"}
@@ -7236,7 +7380,9 @@ def _for_whom(words: list[str], named: set[str]) -> list[str] | None:
 
 _ANOTHER_LABEL = re.compile(r"[;(]\s*[A-Za-z][\w '/-]{0,30}:")
 """A label inside a list's value that starts another list: 'Ana, Ben (apologies: Dev, Eva)', '...; absent: Tom'."""
-_LIST_SPLIT = re.compile(r",|;|\band\b|&")
+_LIST_SPLIT = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))|;|\band\b|&")
+"""Where a list's items part: a comma (never a thousands separator: '1,163 kWh' is one number, audit 86c v01), a
+semicolon, 'and' or '&'."""
 _NO_ONE = re.compile(r"(?i)\s*(?:none|nobody|no one|no-one|nil|zero|0)\s*\.?\s*$")
 """A label's value that lists no one: 'Present: none' counts 0 items."""
 _STATED_COUNT = re.compile(
