@@ -650,10 +650,14 @@ def test_a_bold_label_with_its_colon_outside_the_bold_heads_a_final(label: str) 
 
 
 def test_the_last_turn_reading_is_linear_in_unclosed_finals_mid_sentence() -> None:
-    def seconds(count: int) -> float:
-        started = time.process_time()
-        find_final_anywhere("so FINAL(an unclosed call\n" * count)
-        return time.process_time() - started
+    def seconds(count: int) -> float:  # the least of 3 (a collection of the worker's earlier garbage lands in one)
+        text = "so FINAL(an unclosed call\n" * count
+        times = []
+        for _ in range(3):
+            started = time.process_time()
+            find_final_anywhere(text)
+            times.append(time.process_time() - started)
+        return min(times)
 
     ratio = seconds(10_000) / max(seconds(1_000), 1e-3)
     assert ratio < 30, f"10x the text took {ratio:.0f}x the time"  # each call read to the end: ~100x
