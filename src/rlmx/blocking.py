@@ -402,6 +402,11 @@ def _settle(done: concurrent.futures.Future[T], task: asyncio.Task[T]) -> None:
         done.set_result(task.result())
 
 
+class RunnerClosed(RuntimeError):
+    """A sync call on an rlmx object whose runner is closed (its `with` block ended, or another thread closed it
+    while the call waited its turn); a session turns it into its own "this session is closed"."""
+
+
 class BlockingRunner:
     """Runs coroutines to completion for sync code, all on one event loop for its whole life, from any thread
     (see the module's docstring for where that loop runs). Calls from several threads wait their turn for the
@@ -547,7 +552,7 @@ class BlockingRunner:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError("this rlmx object is closed (its `with` block has ended); start a new one")
+            raise RunnerClosed("this rlmx object is closed (its `with` block has ended); start a new one")
 
     def close(self) -> None:
         """Cancel what still runs on the loop, then close it. Callable from any thread, a thread whose own loop is

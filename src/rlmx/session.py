@@ -25,7 +25,7 @@ from collections.abc import AsyncGenerator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from rlmx.blocking import BlockingRunner
+from rlmx.blocking import BlockingRunner, RunnerClosed
 from rlmx.context import PreparedContext, SizeLimit, check_name, prepare
 from rlmx.errors import InputError, SetupError
 from rlmx.events import Event, clip
@@ -486,6 +486,14 @@ class Session:
         any thread, inside a running event loop or not (see `rlmx.blocking`); questions asked together wait their
         turn. Same errors as `aask`."""
         self._check_free()  # before waiting for the loop: a tool of this session's question holds it
-        if self._runner is None:
+        runner = self._runner  # once: another thread's `with` block may end meanwhile and take it
+        if runner is None:
+            if self._closed:
+                raise InputError("this session is closed; start a new one with rlm.session(...)")
             raise InputError("use the session in a `with` block (or `async with` and `await s.aask(...)`)")
-        return self._runner.run(self._ask(query, context, contexts, output))
+        try:
+            return runner.run(self._ask(query, context, contexts, output))
+        except RunnerClosed:
+            if self._closed:  # closed by another thread while this question waited for the loop: as if asked after
+                raise InputError("this session is closed; start a new one with rlm.session(...)") from None
+            raise
