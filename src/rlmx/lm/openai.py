@@ -593,8 +593,13 @@ class OpenAICompatibleLM:
             out_of_range = _range_refused(reply, request, self.value_ranges, self.model)
             if out_of_range is not None:
                 # a sampling value past the server's range (Anthropic's models take temperature 0..1, OpenAI's 0..2):
-                # the nearest value it takes, not its default, which dropping the parameter would give
-                self.value_ranges[out_of_range[0]] = out_of_range[1]
+                # the nearest value it takes, not its default, which dropping the parameter would give; but a knob
+                # refused at the value that turns it off (top_p=1.0 where "< 1.0") is left out: off by default
+                param, bounds = out_of_range
+                if request[param] == _NEUTRAL.get(param):
+                    self.unsupported_params.add(param)
+                else:
+                    self.value_ranges[param] = bounds
                 continue
             droppable = (p for p in request if p not in _UNDROPPABLE and p not in _WHAT_THE_REPLY_MEANS)
             # only the name refused most directly (a field name over words), the longer of two alike: "Top
@@ -1561,6 +1566,13 @@ _RANGED = {
 """The sampling knobs whose value is brought into a server's range when it refuses one outside it, each with the
 span any server's bound for it lies in (OpenAI's API reference: temperature 0-2, top_p 0-1, penalties -2 to 2; 5 and
 10 leave room for others): a number outside it in a refusal is something else's (a date, a version)."""
+_NEUTRAL = {"top_p": 1.0, "min_p": 0.0, "frequency_penalty": 0.0, "presence_penalty": 0.0, "repetition_penalty": 1.0}
+"""Each knob's value that turns it off (no nucleus cut, no penalty): refused as out of range (TGI's "`top_p` must be >
+0.0 and < 1.0" for top_p=1.0), the knob is left out, which asks the same of a server whose default is off."""
+_OPEN_STEP = 0.01
+"""How far inside an exclusive bound a refused value is sent ("top_p must be in (0, 1]" for 0: 0.01; TGI's
+"temperature must be strictly positive" for 0: 0.01, as near greedy as a positive temperature gets): two decimals,
+which every server parses, and small against each knob's span (`_RANGED`)."""
 _A_VALUE_OF_ITS_OWN = re.compile(r"\bdisabl|\boff\b|\bor\s+-?\d|-1\s*\(", re.IGNORECASE)
 """A refusal naming a value with a meaning of its own beside the range ("top_k must be -1 (disable), or at least 1"):
 the nearest bound would change what the caller meant (top_k=0 is "off" in llama.cpp and Ollama, 1 is greedy), so
@@ -1584,10 +1596,20 @@ _AT_LEAST = re.compile(
     rf"|min(?:imum)?\s*[:=]|not (?:be )?(?:less|smaller) than)\s*(?P<n>{_NUMBER})",
     re.I,
 )
+_ABOVE = re.compile(
+    rf"(?:>(?!=)|\b(?:strictly\s+)?(?:greater|larger|more)\s+than(?!\s+or\b)|\babove|\bexceed(?:s|ing)?)\s*(?P<n>{_NUMBER})",
+    re.I,
+)
+_BELOW = re.compile(
+    rf"(?:<(?!=)|\b(?:strictly\s+)?(?:less|smaller|lower)\s+than(?!\s+or\b)|\bbelow)\s*(?P<n>{_NUMBER})", re.I
+)
+"""Exclusive bounds ("must be > 0.0 and < 1.0", "less than 2"), read after the inclusive ones are taken out."""
+_POSITIVE = re.compile(r"\b(?:strictly\s+)?positive\b", re.I)
 _RANGE_WORDS = re.compile(
     r"\brange\b|\bbetween\b|\bmust be (?:in|within)\b|\bshould be (?:in|within)\b|\bout of (?:range|bounds)|"
     r"\babove (?:the )?max|\bbelow (?:the )?min|\bexceeds?\b|\bless than\b|\bgreater than\b|<=|>=|≤|≥|"
-    r"\bat (?:most|least)\b|\bnon-?negative\b|_(?:above_max|below_min)_value|less_than_equal|greater_than_equal",
+    r"\bat (?:most|least)\b|\bnon-?negative\b|\b(?:strictly )?positive\b|[<>]|_(?:above_max|below_min)_value|"
+    r"less_than_equal|greater_than_equal|\bless_than\b|\bgreater_than\b",
     re.I,
 )
 """Words of a refusal that a value lies outside the parameter's range (OpenAI's "decimal above maximum value. Expected
@@ -1646,18 +1668,41 @@ def _range_refused(
 
 
 def _bounds_named(sentence: str) -> tuple[float | None, float | None] | None:
-    """The (lowest, highest) values a refusal's sentence allows, inclusive; None when it names none (or only an
-    exclusive bound, which has no nearest value to send)."""
+    """The (lowest, highest) values a refusal's sentence allows, inclusive: an exclusive bound ("(0, 1]", "> 0.0",
+    "strictly positive") is given as the value `_OPEN_STEP` inside it. None when it names none."""
     text = _GOT.sub(" ", sentence)
     if (between := _BETWEEN.search(text)) is not None:
         least, most = float(between["lo"]), float(between["hi"])
         if least < most:
-            exclusive_top = between["close"] in (")", "(exclusive)")
-            return (None if between["open"] == "(" else least), (None if exclusive_top else most)
+            return _inside(
+                least, most, open_below=between["open"] == "(", open_above=between["close"] in (")", "(exclusive)")
+            )
     at_most, at_least = _AT_MOST.search(text), _AT_LEAST.search(text)
+    rest = _AT_LEAST.sub(" ", _AT_MOST.sub(" ", text))
+    below, above = _BELOW.search(rest), _ABOVE.search(rest)
     lo = float(at_least["n"]) if at_least else (0.0 if re.search(r"non-?negative", text, re.I) else None)
     hi = float(at_most["n"]) if at_most else None
-    return None if lo is None and hi is None else (lo, hi)
+    open_below = open_above = False
+    if lo is None and (above is not None or _POSITIVE.search(rest) is not None):
+        lo, open_below = (float(above["n"]) if above is not None else 0.0), True
+    if hi is None and below is not None:
+        hi, open_above = float(below["n"]), True
+    if (lo is None and hi is None) or (lo is not None and hi is not None and lo >= hi):
+        return None
+    return _inside(lo, hi, open_below=open_below, open_above=open_above)
+
+
+def _inside(
+    lo: float | None, hi: float | None, *, open_below: bool, open_above: bool
+) -> tuple[float | None, float | None]:
+    """The inclusive range of [lo, hi] with each open end moved `_OPEN_STEP` inward (a quarter of the span where
+    that is less), rounded to the step's decimals."""
+    step = _OPEN_STEP if lo is None or hi is None else min(_OPEN_STEP, (hi - lo) / 4)
+    if open_below and lo is not None:
+        lo = round(lo + step, 6)
+    if open_above and hi is not None:
+        hi = round(hi - step, 6)
+    return lo, hi
 
 
 def _in_range(value: Any, bounds: tuple[float | None, float | None]) -> Any:
