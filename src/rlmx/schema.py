@@ -46,7 +46,9 @@ class OutputSchema:
             raise InputError(
                 f"output must be a pydantic.BaseModel subclass or a JSON Schema dict, not {type(spec).__name__}"
             )
-        self._validator = jsonschema.validators.validator_for(self.json_schema)(self.json_schema)
+        registry = _local_registry()
+        _refuse_unresolved_refs(self.json_schema, registry)
+        self._validator = jsonschema.validators.validator_for(self.json_schema)(self.json_schema, registry=registry)
 
     @property
     def fields(self) -> dict[str, Any]:
@@ -166,6 +168,57 @@ def _refuse_non_schema(spec: dict[str, Any], validator: Any) -> None:
         json.dumps(spec)
     except (TypeError, ValueError) as exc:
         raise InputError(f"output is not a JSON Schema: it holds a value JSON cannot write ({exc})") from None
+
+
+def _local_registry() -> Any:
+    """A `referencing.Registry` that fetches nothing: jsonschema's default retrieves a remote `$ref` over HTTP
+    while the model's answer is checked, from the host, with no time limit the run's budget can end."""
+    from referencing import Registry
+    from referencing.exceptions import NoSuchResource
+
+    def refuse(uri: str) -> Any:
+        raise NoSuchResource(uri)
+
+    return Registry(retrieve=refuse)  # type: ignore[call-arg]  # attrs field, documented; mypy misses it
+
+
+def _refuse_unresolved_refs(schema: dict[str, Any], registry: Any) -> None:
+    """Raise InputError for a `$ref` (or `$dynamicRef`) of `schema` that resolves to nothing within it (a name
+    missing from `$defs`, a remote URL): found at the first answer's check otherwise, after the run was paid for,
+    as jsonschema's own private error. Each is resolved against the `$id` scopes around it."""
+    from referencing.exceptions import Unresolvable
+    from referencing.jsonschema import DRAFT202012, specification_with
+
+    dialect = schema.get("$schema")
+    specification = specification_with(dialect, default=DRAFT202012) if isinstance(dialect, str) else DRAFT202012
+    root = specification.create_resource(schema)
+    resolver = registry.with_resource(root.id() or "", root).resolver(base_uri=root.id() or "")
+
+    def walk(node: Any, resolver: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item, resolver)
+            return
+        if not isinstance(node, dict):
+            return
+        if isinstance(node.get("$id"), str) and node is not schema:
+            resolver = resolver.in_subresource(specification.create_resource(node))
+        for keyword in ("$ref", "$dynamicRef"):
+            ref = node.get(keyword)
+            if not isinstance(ref, str):
+                continue
+            try:
+                resolver.lookup(ref)
+            except Unresolvable:
+                raise InputError(
+                    f"output schema's {keyword} {ref!r} resolves to nothing in the schema: define it under $defs in "
+                    "the schema itself (rlmx fetches no schema over the network)"
+                ) from None
+        for key, value in node.items():
+            if key not in ("enum", "const", "examples", "default"):  # values, not schemas
+                walk(value, resolver)
+
+    walk(schema, resolver)
 
 
 def _names_a_type(value: Any) -> bool:

@@ -121,7 +121,7 @@ def described(lm: LM) -> bool:
 _TOKENS: dict[int, tuple[object, str]] = {}
 """`object_token`'s map: an LM object's id -> (a weak reference to it, or the object itself where it takes none,
 its token)."""
-_TOKENS_LOCK = threading.Lock()
+_TOKENS_LOCK = threading.RLock()
 
 
 def object_token(lm: LM) -> str:

@@ -176,6 +176,8 @@ class ToolBox:
                 value = await _in_own_thread(name, tool.function, *args, **kwargs)
                 if inspect.isawaitable(value):
                     value = await _own_task(value)
+        except _Exited as exited:  # an async tool's SystemExit, carried out of its task (`_contained`)
+            raise ToolFailure(f"tool {name} raised {described(exited.original)}") from None
         except asyncio.CancelledError as exc:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -318,13 +320,30 @@ def _let_go(task: asyncio.Future[Any]) -> None:
         task.exception()  # read, so asyncio logs no "exception was never retrieved": nobody waits for it
 
 
+class _Exited(Exception):
+    """A SystemExit an async tool raised (argparse in it, on arguments it refuses), carried as an Exception: a task
+    raising SystemExit stops the event loop, ending the whole run with no Result, where a sync tool's is a cell
+    error. (KeyboardInterrupt is let through: inside a coroutine it may be the user's Ctrl-C.)"""
+
+    def __init__(self, original: SystemExit) -> None:
+        super().__init__(original)
+        self.original = original
+
+
+async def _contained(awaitable: Awaitable[Any]) -> Any:
+    try:
+        return await awaitable
+    except SystemExit as exc:
+        raise _Exited(exc) from None
+
+
 async def _own_task(awaitable: Awaitable[Any]) -> Any:
     """`await awaitable`, run as a task of its own so that a cancellation (Budget(max_seconds), the caller) ends
     the wait at once, as for a sync tool's thread: the task is cancelled too, and one that ignores that (a retry
     loop catching CancelledError) runs on, its result going nowhere. The tool's own CancelledError (an HTTP
     client's timeout) still reaches the caller as one. A tool that blocks the loop (time.sleep in `async def`)
     holds everything, this wait included: the README says so."""
-    task = asyncio.ensure_future(awaitable)
+    task = asyncio.ensure_future(_contained(awaitable))
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
