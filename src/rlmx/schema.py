@@ -201,7 +201,7 @@ def _refuse_unresolved_refs(schema: dict[str, Any], registry: Any) -> None:
             return
         if not isinstance(node, dict):
             return
-        if isinstance(node.get("$id"), str) and node is not schema:
+        if node is not schema and specification.id_of(node):  # "$id" (draft 4: "id") opens a scope
             resolver = resolver.in_subresource(specification.create_resource(node))
         for keyword in ("$ref", "$dynamicRef"):
             ref = node.get(keyword)
