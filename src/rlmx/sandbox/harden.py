@@ -510,6 +510,25 @@ def apply_limits(limits: dict[str, Any], keys: tuple[str, ...] = ("memory_bytes"
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def bound_user_counts() -> dict[str, int]:
+    """Lower the rlimits that bound what this process (and all it starts) may add to a per-uid kernel count shared
+    with every process of its uid: RLIMIT_SIGPENDING (queued signals and POSIX timers, `PENDING_SIGNALS_MOST`) and
+    RLIMIT_MSGQUEUE (POSIX message queue bytes: 0, as mq_open is refused anyway). Soft = hard, never raised. Returns
+    {"pending_signals": .., "message_queue_bytes": ..}, the limits set (none where the platform lacks them)."""
+    applied: dict[str, int] = {}
+    for name, which, most in (
+        ("pending_signals", getattr(resource, "RLIMIT_SIGPENDING", None), PENDING_SIGNALS_MOST),
+        ("message_queue_bytes", getattr(resource, "RLIMIT_MSGQUEUE", None), 0),
+    ):
+        if which is None:  # not Linux
+            continue
+        _, hard = resource.getrlimit(which)
+        value = most if hard == resource.RLIM_INFINITY else min(most, hard)
+        resource.setrlimit(which, (value, value))
+        applied[name] = value
+    return applied
+
+
 # --- seccomp -----------------------------------------------------------------------------------------------
 AUDIT_ARCH_X86_64 = 0xC000003E
 _X32_BIT = 0x40000000
@@ -536,6 +555,36 @@ _DENY_KEYRINGS = {"keyctl": 250, "add_key": 248, "request_key": 249}
 # and other opcodes would route around the rest. Denied on every tier (EPERM, which callers take as "no io_uring
 # here"; Python's stdlib never uses it), so no opcode of it is left to check against the other rules.
 _DENY_IO_URING = {"io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427}
+# Kernel pools shared by the whole host (or by every process of a uid), which no rlimit, memory bound or namespace
+# of ours divides (audit 87 V15): the legacy Linux AIO calls draw on fs.aio-max-nr, one count for the whole host (one
+# io_setup(65536) took all 65,536 events, and every other process's io_setup failed with EAGAIN until the REPL
+# closed, bwrap's namespaces or a separate uid notwithstanding); perf_event_open's ring buffers on the per-uid
+# locked-memory count (perf_event_mlock_kb), bpf maps and programs, fanotify groups (fs.fanotify.max_user_groups,
+# 128 a uid, unprivileged since Linux 5.13) and userfaultfd. Refused on every tier, the default one included, with
+# io_uring's EPERM, which libaio's users (glibc's POSIX aio uses threads, not these) take as "no native AIO here"
+# and fall back. Python's stdlib calls none of them.
+_DENY_AIO = {
+    "io_setup": 206,
+    "io_destroy": 207,
+    "io_getevents": 208,
+    "io_submit": 209,
+    "io_cancel": 210,
+    "io_pgetevents": 333,
+}
+_DENY_KERNEL_POOLS = {**_DENY_AIO, "bpf": 321, "perf_event_open": 298, "userfaultfd": 323, "fanotify_init": 300}
+# inotify instances and watches are counted per uid (fs.inotify.max_user_instances: 128; the count of a user
+# namespace's uid is charged to its owner's too, so bwrap's namespace does not divide it): a worker under the host's
+# own uid (every non-root host) took all 128 and the host user's own inotify_init1 failed with EMFILE (audit 87 V17:
+# editors, IDE file watchers, `systemd --user`, `tail -F`). Refused (EPERM) where the worker runs under the host's uid;
+# under a uid of its own the quota it spends is that uid's alone. Python's stdlib never uses inotify.
+_DENY_INOTIFY = {"inotify_init": 253, "inotify_init1": 294}
+PENDING_SIGNALS_MOST = 256
+"""The worker's RLIMIT_SIGPENDING (soft = hard): the queued signals and POSIX timers it may hold. The kernel counts
+both per uid (every process of the uid, a user namespace's charged to its owner too) but checks the count against the
+caller's own limit, so a low one here bounds what a worker can add to its user's count: under the host's uid, with
+the default ~96,000 (the host's thread limit), one cell's 96,369 timer_create calls left the host user's own
+timer_create and sigqueue failing with EAGAIN (audit 87 V17). Python's stdlib queues no real-time signal and makes no
+POSIX timer (signal.setitimer is an interval timer, outside this count); kernel-sent signals bypass the limit."""
 _DENY_ALWAYS = {
     "execve": 59,
     "execveat": 322,
@@ -548,11 +597,9 @@ _DENY_ALWAYS = {
     **_DENY_NAMESPACES,
     "pivot_root": 155,
     "chroot": 161,
-    "bpf": 321,
     **_DENY_KEYRINGS,
-    "perf_event_open": 298,
-    "userfaultfd": 323,
     **_DENY_IO_URING,
+    **_DENY_KERNEL_POOLS,
     "personality": 135,
     "init_module": 175,
     "finit_module": 313,
@@ -579,7 +626,6 @@ _DENY_ALWAYS = {
     "fsmount": 432,
     "fspick": 433,
     "mount_setattr": 442,
-    "fanotify_init": 300,
 }
 # Memory outside RLIMIT_AS and any folder the disk bound measures: anonymous files, and System V segments, message
 # queues and semaphore sets and POSIX message queues, which outlive their process (a message written in one run
@@ -649,6 +695,11 @@ _DENY_COMMANDS = {"fcntl": (72, (8, 10, 15)), "ioctl": (16, (0x8901, 0x8902))}
 # fall back to F_SETLK, which SQLite and fcntl.lockf use anyway).
 _FCNTL = 72
 _NO_OFD_LOCKS = (37, 38)
+# F_SETPIPE_SZ: pipe buffers are counted per uid (fs.pipe-user-pages-soft, 16,384 pages), and 64 pipes grown to 1 MiB
+# by one process under a 256-file limit reached it (measured as nobody, audit 87): the user's every later pipe then
+# gets a 2-page buffer and its own F_SETPIPE_SZ fails. Refused on every tier with EPERM, the kernel's answer past the
+# quota; a pipe keeps its default 64 KiB (16 pages: 2,048 pages for a process's 256 descriptors). No stdlib use.
+_F_SETPIPE_SZ = 1031
 _SIGNALS = {"kill": 62, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297}
 _DENY_PIDFD = {"pidfd_open": 434, "pidfd_send_signal": 424, "pidfd_getfd": 438}
 
@@ -688,9 +739,9 @@ def _command_rules() -> list[bytes]:
 
 
 def _fcntl_rules() -> list[bytes]:
-    """fcntl: the signal-routing commands (`_DENY_COMMANDS`) EPERM, the OFD lock commands EINVAL, any other
-    allowed; any other syscall goes on to the next rule. One block: a block's "allowed" ends the program."""
-    eperm, einval = _DENY_COMMANDS["fcntl"][1], _NO_OFD_LOCKS
+    """fcntl: the signal-routing commands (`_DENY_COMMANDS`) and F_SETPIPE_SZ EPERM, the OFD lock commands EINVAL,
+    any other allowed; any other syscall goes on to the next rule. One block: a block's "allowed" ends the program."""
+    eperm, einval = (*_DENY_COMMANDS["fcntl"][1], _F_SETPIPE_SZ), _NO_OFD_LOCKS
     count = len(eperm) + len(einval)
     block = [_op(_JEQ, _FCNTL, 0, count + 4), _op(_LD_W_ABS, _OFFSET_ARG1_LOW)]
     block += [_op(_JEQ, value, count - i, 0) for i, value in enumerate(eperm)]
@@ -708,10 +759,12 @@ def _by_value(number: int, offset: int, values: Sequence[int], listed: int, othe
     return [*block, _op(_RET, other), _op(_RET, listed)]
 
 
-def build_filter(stage: str, pid: int = 0, protect: Sequence[int] = ()) -> bytes:
+def build_filter(stage: str, pid: int = 0, protect: Sequence[int] = (), shared_uid: bool = False) -> bytes:
     """The BPF program for one stage: "zygote", "worker" (`pid`: the worker's own, for the signal rules), or
-    "light" (the default tier: memory that no limit or folder would count, io_uring, pidfds, F_SETOWN-type routing, and
-    signals to the pids and negated process groups in `protect`, or to -1)."""
+    "light" (the default tier: memory that no limit or folder would count, io_uring, host-wide kernel pools
+    (`_DENY_KERNEL_POOLS`), pidfds, F_SETOWN-type routing, and signals to the pids and negated process groups in
+    `protect`, or to -1). `shared_uid`: the worker runs under the host's own uid, so inotify (a per-uid quota) is
+    refused too."""
     eperm = _RET_ERRNO | errno.EPERM
     program = [
         _op(_LD_W_ABS, _OFFSET_ARCH),
@@ -724,7 +777,8 @@ def build_filter(stage: str, pid: int = 0, protect: Sequence[int] = ()) -> bytes
     enosys = _returning([*_ENOSYS.values()], _RET_ERRNO | errno.ENOSYS)
     if stage == "light":
         light = [*_DENY_HIDDEN_MEMORY.values(), *_DENY_PIDFD.values(), *_DENY_NAMESPACES.values()]
-        light += _DENY_IO_URING.values()
+        light += [*_DENY_IO_URING.values(), *_DENY_KERNEL_POOLS.values()]
+        light += _DENY_INOTIFY.values() if shared_uid else ()
         program += _returning([*light, *_DENY_OTHER_PROCESS.values()], eperm)
         program += _returning([_TKILL, *_DENY_KEYRINGS.values()], eperm) + enosys
         program += _returning([*_DENY_XATTR_SET.values()], _RET_ERRNO | errno.ENOTSUP)
@@ -740,7 +794,7 @@ def build_filter(stage: str, pid: int = 0, protect: Sequence[int] = ()) -> bytes
             _op(_RET, _RET_ALLOW),
         ]
         return b"".join([*program, _op(_RET, _RET_ALLOW)])
-    denied = {**_DENY_ALWAYS, **_DENY_HIDDEN_MEMORY}
+    denied = {**_DENY_ALWAYS, **_DENY_HIDDEN_MEMORY, **(_DENY_INOTIFY if shared_uid else {})}
     if stage == "worker":
         denied.update(_DENY_IN_WORKER)
     program += _returning([*denied.values()], eperm) + enosys
@@ -802,16 +856,22 @@ def self_only_filter(pid: int) -> bytes:
     return b"".join([*program, _op(_RET, _RET_ALLOW)])
 
 
-def install_filter(stage: str, protect: Sequence[int] = ()) -> int:
+def install_filter(stage: str, protect: Sequence[int] = (), shared_uid: bool = False) -> int:
     """Load the stage's filter into this process (after no_new_privs). Returns the number of BPF instructions."""
-    program = self_only_filter(os.getpid()) if stage == "self_only" else build_filter(stage, os.getpid(), protect)
+    if stage == "self_only":
+        program = self_only_filter(os.getpid())
+    else:
+        program = build_filter(stage, os.getpid(), protect, shared_uid)
     buffer = ctypes.create_string_buffer(program, len(program))
     fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
     prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog))
     return len(program) // 8
 
 
-def denied_syscalls(stage: str) -> list[str]:
+def denied_syscalls(stage: str, shared_uid: bool = False) -> list[str]:
+    """The names of what the stage's filters refuse, as the sandbox's report lists them."""
+    inotify = [f"{name} (the worker shares the host's uid and its quota)" for name in _DENY_INOTIFY]
+    inotify = inotify if shared_uid else []
     self_only = [f"{name} (on another process: only pid 0 or the worker's own)" for name in _PID_FIRST]
     self_only += [f"{name} (but on the worker itself, as a process)" for name in _WHO_SECOND]
     if stage == "light":
@@ -821,18 +881,20 @@ def denied_syscalls(stage: str) -> list[str]:
             *_DENY_OTHER_PROCESS,
             *_DENY_NAMESPACES,
             *_DENY_IO_URING,
+            *_DENY_KERNEL_POOLS,
+            *inotify,
             "clone into new namespaces",
             "clone with CLONE_PARENT (a sibling outside the worker's tree)",
             "prctl PR_SET_CHILD_SUBREAPER (the worker stays its orphans' parent)",
-            "fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX",
+            "fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX, F_SETPIPE_SZ",
             "fcntl F_OFD_SETLK, F_OFD_SETLKW (EINVAL)",
             "ioctl FIOSETOWN, SIOCSPGRP",
             "tkill",
             "signals to the host, the zygote, their process groups, or -1",
             *self_only,
         ]
-    names = [*_DENY_ALWAYS, *_DENY_HIDDEN_MEMORY, *_ENOSYS]
-    names += ["fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX", "fcntl F_OFD_SETLK, F_OFD_SETLKW (EINVAL)"]
+    names = [*_DENY_ALWAYS, *_DENY_HIDDEN_MEMORY, *inotify, *_ENOSYS]
+    names += ["fcntl F_SETOWN, F_SETSIG, F_SETOWN_EX, F_SETPIPE_SZ", "fcntl F_OFD_SETLK, F_OFD_SETLKW (EINVAL)"]
     names += ["ioctl FIOSETOWN, SIOCSPGRP"]
     names += [f"{name} (but an unnamed AF_UNIX pair)" for name in _UNIX_ONLY]
     if stage == "worker":
@@ -968,6 +1030,18 @@ def _is_pty(path: str, devpts: frozenset[str]) -> bool:
         return os.path.realpath(path) in devpts
     device = (os.major(info.st_rdev), os.minor(info.st_rdev))
     return stat.S_ISCHR(info.st_mode) and (device[0] in _PTY_MAJORS or device == _PTMX)
+
+
+def grants_ptys(paths: Sequence[str]) -> bool:
+    """Whether a Landlock rule on one of `paths` (links followed) would let a pseudo-terminal open: one of them is a
+    pty device, /dev/ptmx or a devpts mount, or a folder holding /dev (/, /dev itself), or a folder inside a devpts
+    mount."""
+    devpts = _devpts_mounts()
+    for path in paths:
+        real = os.path.realpath(path)
+        if real in ("/", "/dev") or _is_pty(path, devpts) or any(real.startswith(m + "/") for m in devpts):
+            return True
+    return False
 
 
 def _all_but_ptys() -> list[str]:
@@ -1188,6 +1262,10 @@ def harden_zygote(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, 
     applied["subreaper"] = True
     if options.get("switch_uid"):
         applied.update(switch_user(int(options["switch_uid"])))
+    applied.update(bound_user_counts())
+    # after any switch: a worker that had to stay root on a root host shares root's quotas
+    shared_uid = options.get("host_uid") is not None and os.getuid() == int(options["host_uid"])
+    applied["shared_uid"] = shared_uid
     if any(options.get(k) for k in ("seccomp", "landlock", "no_new_privs", "switch_uid")):
         prctl(PR_SET_NO_NEW_PRIVS, 1)  # no setuid or file-capability binary gives privileges back
         applied["no_new_privs"] = True
@@ -1196,11 +1274,15 @@ def harden_zygote(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, 
         abi = landlock_abi()
         if abi is None:
             raise HardeningError("Landlock was required but the kernel does not offer it")
+        granted = [*landlock["read_only"], *landlock["read_write"]]
         applied["landlock"] = apply_landlock(list(landlock["read_only"]), list(landlock["read_write"]), abi)
+        # only the listed paths open, so no pseudo-terminal where none of them is one or holds one (audit 87 V16:
+        # the worker then names the refusal, as on the default tier)
+        applied["ptys_refused"] = not grants_ptys(granted)
     if options.get("seccomp"):
         if not seccomp_supported():
             raise HardeningError(f"seccomp was required but is not supported here ({_machine()})")
-        applied["seccomp_zygote_rules"] = install_filter("zygote")
+        applied["seccomp_zygote_rules"] = install_filter("zygote", shared_uid=shared_uid)
     elif options.get("seccomp_light") and seccomp_supported():
         prctl(PR_SET_NO_NEW_PRIVS, 1)
         applied["no_new_privs"] = True
@@ -1211,7 +1293,7 @@ def harden_zygote(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, 
             protect = [me, -me, 1, -1]
         else:
             protect = [int(p) for p in options.get("protect", [])] + [me, -me]
-        applied["seccomp_light_rules"] = install_filter("light", protect)
+        applied["seccomp_light_rules"] = install_filter("light", protect, shared_uid)
         applied.update(refuse_ptys())
     return applied
 

@@ -414,6 +414,7 @@ class IsolatedSandbox(SubprocessSandbox):
             "no_new_privs": True,
             "landlock": landlock,
             "namespaces": True,
+            "host_uid": os.getuid(),  # a worker under it is refused inotify, a per-uid quota (harden_zygote)
         }
 
     # --- the report ------------------------------------------------------------------------------------------
@@ -445,7 +446,7 @@ class IsolatedSandbox(SubprocessSandbox):
             mode=self.chosen,
             namespaces=self._unshared(applied),
             seccomp=True,
-            seccomp_denies=harden.denied_syscalls("worker"),
+            seccomp_denies=harden.denied_syscalls("worker", bool(applied.get("shared_uid"))),
             landlock_abi=landlock.get("abi") if landlock else None,
             landlock=landlock,
             no_new_privs=True,

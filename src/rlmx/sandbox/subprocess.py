@@ -611,6 +611,7 @@ class SubprocessSandbox:
         options: dict[str, Any] = {
             "seccomp_light": True,
             "protect": [os.getpid(), -os.getpgid(0)],
+            "host_uid": os.getuid(),  # a worker under it is refused inotify, a per-uid quota (harden_zygote)
         }
         if self.chooses_uid:  # under the host's uid: a pid namespace of its own, where the kernel allows one
             options["pid_namespace"] = True
@@ -712,7 +713,9 @@ class SubprocessSandbox:
             "namespaces": harden.unshared_namespaces(applied.get("namespaces")),  # a non-root zygote's own
             # The default tier's small filter (no memfd/SysV memory, pidfds, F_SETOWN routing, signals to the host).
             "seccomp": "light" if applied.get("seccomp_light_rules") else False,
-            "seccomp_denies": harden.denied_syscalls("light") if applied.get("seccomp_light_rules") else [],
+            "seccomp_denies": harden.denied_syscalls("light", bool(applied.get("shared_uid")))
+            if applied.get("seccomp_light_rules")
+            else [],
             "landlock_abi": harden.landlock_abi() if landlocked else None,
             # The worker's Landlock domain: no pseudo-terminal opens (harden.refuse_ptys); on Linux 6.12+ it scopes
             # its signals to itself too; no other file rule, no network rule

@@ -2927,11 +2927,13 @@ _PTYS_REFUSED_NOTE = (
     "and programs that need a terminal cannot run here, and retrying will not help. Run programs with pipes "
     "instead (subprocess.run([...], capture_output=True, text=True))."
 )
-"""The note for a pseudo-terminal the default tier's Landlock rule set refused (`harden.refuse_ptys`): Python's own
-errors say "Permission denied" with no file, or pty's "out of pty devices", as if the host's pool were spent."""
+"""The note for a pseudo-terminal a Landlock rule set refused, on every tier: the default tier's
+(`harden.refuse_ptys`), and the isolated tier's in both modes (`harden_zygote`: only the listed paths open, none a
+pty). Python's own errors say "Permission denied" with no file, or pty's "out of pty devices", as if the host's pool
+were spent (audit 86 V14; audit 87 V16 on the isolated tier)."""
 _ptys_refused = False
-"""Whether this worker's Landlock domain refuses pseudo-terminals (`refuse_ptys` said so): only then is an error
-of the pty module given `_PTYS_REFUSED_NOTE`."""
+"""Whether this worker's Landlock domain refuses pseudo-terminals (`applied["ptys_refused"]` said so): only then is
+an error of the pty module given `_PTYS_REFUSED_NOTE`."""
 
 
 class PseudoTerminalRefused(PermissionError):
