@@ -11,7 +11,9 @@ refusal (OpenAI's error shape, or JSON-RPC's) from the `Refusal` given here. Pla
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -108,6 +110,55 @@ def allowed_host(text: str) -> str:
             "rlmx.example.com (no scheme, no path)"
         )
     return name
+
+
+def allowed_origin(text: str) -> str:
+    """An allowed browser origin (--cors-origin, --allow-origin, `ServerOptions.cors_origins`) as the Origin header
+    writes it: scheme://host[:port] in lower case, a trailing slash dropped; port `*`: any. ValueError, saying what
+    forms are accepted, for anything else: a path, no scheme, a host no browser sends (a space, a `$`, a name
+    outside ASCII, which browsers send in its xn-- form), and a wildcard host (`https://*.example.com`: only the port
+    may be `*`; accepted, it matched no Origin, and the 403's advice to add it changed nothing)."""
+    given = text.strip().rstrip("/")
+    wildcard = given.endswith(":*")
+    try:
+        parts = urlsplit(given[:-2] if wildcard else given)  # a bracketed host that is no IPv6 address raises
+        parts.port  # noqa: B018 (a port that is no number raises)
+        good = parts.scheme in ("http", "https") and bool(parts.hostname) and "@" not in parts.netloc
+    except ValueError:
+        parts, good = urlsplit(""), False
+    forms = (
+        "give scheme://host[:port], as https://app.example or http://localhost:5173 (http://host:* for any port), "
+        "as the browser's Origin header names the page"
+    )
+    if good and "*" in (parts.hostname or ""):
+        raise ValueError(
+            f"{text!r} is not an origin: a wildcard host (a sub-domain pattern) is not supported, only a wildcard "
+            f"port; {forms}, once for each sub-domain (https://app.example.com, https://admin.example.com)"
+        )
+    if not good or parts.path or parts.query or parts.fragment or not _origin_host(parts.netloc, parts.hostname):
+        if not given.isascii():
+            forms += " (a name outside ASCII in its xn-- form, as browsers send it)"
+        raise ValueError(f"{text!r} is not an origin: {forms}")
+    return given.lower()
+
+
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
+"""A host name as an Origin header carries it (ASCII letters, digits and hyphens, dots between labels; the
+underscore too, which browsers pass in a name)."""
+
+
+def _origin_host(netloc: str, hostname: str | None) -> bool:
+    """Whether `hostname` (urlsplit's, lower case) is a host a browser's Origin can name: an IP address (IPv6 in
+    brackets in `netloc`) or an ASCII host name."""
+    if not hostname:
+        return False
+    if "[" in netloc:
+        try:
+            ipaddress.IPv6Address(hostname)
+        except ValueError:
+            return False
+        return True
+    return _HOST_NAME.fullmatch(hostname) is not None
 
 
 def same_origin(origin: str, host: str) -> bool:
@@ -235,6 +286,7 @@ def bounded_connections(
     from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
     base: Any = AutoHTTPProtocol
+    is_h11 = base.__name__ == "H11Protocol"  # else httptools' parser
     busy = Refusal(503, "too_many_connections", BUSY_MESSAGE.format(limit=max_connections))
     late = Refusal(408, "request_timeout", LATE_HEAD_MESSAGE.format(timeout=header_timeout))
 
@@ -245,6 +297,7 @@ def bounded_connections(
         _begun: bool = False  # bytes of the awaited head have arrived
 
         _turned_away: bool = False
+        _next_begun: bool = False  # httptools: a request head has begun and is not whole yet
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -277,11 +330,33 @@ def bounded_connections(
                 if self._head_timer is None:
                     self._arm()  # the next request's head has begun
 
+        def on_message_begin(self) -> None:  # httptools' parser: the first byte of a request
+            self._next_begun = True
+            super().on_message_begin()
+
+        def on_headers_complete(self) -> None:  # httptools' parser: a head is whole
+            self._next_begun = False
+            super().on_headers_complete()
+
         def on_response_complete(self) -> None:
             before = self.cycle
             super().on_response_complete()
             if self.cycle is before:  # no pipelined head came whole with it: idle until one begins
-                self._awaiting, self._seen, self._begun = True, before, False
+                # Bytes of the next head that came while this response was sent (pipelining) sit in the parser:
+                # no more bytes need come, so the wait is timed from now (it was never armed: no 408, and uvicorn's
+                # keep-alive closed the connection 30 s later without a word).
+                begun = self._head_pending()
+                self._awaiting, self._seen, self._begun = True, before, begun
+                if begun and not self.transport.is_closing():
+                    self._arm()
+
+        def _head_pending(self) -> bool:
+            """Whether the parser holds the start of a request head not yet whole."""
+            if is_h11:  # a new cycle began (their side IDLE), and bytes wait in h11's buffer: a head's
+                import h11
+
+                return self.conn.their_state is h11.IDLE and bool(self.conn.trailing_data[0])
+            return self._next_begun
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()

@@ -174,25 +174,15 @@ def task_count(text: str) -> int:
 
 
 def origin(text: str) -> str:
-    """A browser origin as the Origin header writes it: scheme://host[:port] in lower case (port `*`: any; the
-    value `*` alone: every origin, where the flag allows it is up to the command); argparse's error for anything
-    else (a path, no scheme)."""
-    from urllib.parse import urlsplit
+    """A browser origin as the Origin header writes it (`rlmx.http_access.allowed_origin`: scheme://host[:port] in
+    lower case, port `*` for any; the value `*` alone, every origin, is `cors_origin`'s); argparse's error, saying
+    what forms are accepted, for anything else (a path, no scheme, a wildcard sub-domain)."""
+    from rlmx.http_access import allowed_origin
 
-    given = text.strip().rstrip("/")
-    wildcard = given.endswith(":*")
-    parts = urlsplit(given[:-2] if wildcard else given)
     try:
-        parts.port  # noqa: B018 (a port that is no number raises)
-        good = parts.scheme in ("http", "https") and bool(parts.hostname) and "@" not in parts.netloc
-    except ValueError:
-        good = False
-    if not good or parts.path or parts.query or parts.fragment:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an origin: give scheme://host[:port], as https://app.example or http://localhost:5173 "
-            "(http://host:* for any port), as the browser's Origin header names the page"
-        )
-    return given.lower()
+        return allowed_origin(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cors_origin(text: str) -> str:

@@ -54,7 +54,7 @@ from rlmx.budget import Budget
 from rlmx.deadline import time_limit
 from rlmx.errors import InputError, RLMXError
 from rlmx.events import strict_json
-from rlmx.http_access import Origins, carries_key, key_bytes, refusal
+from rlmx.http_access import Origins, allowed_origin, carries_key, key_bytes, refusal
 from rlmx.lm.base import LM, Completion, Message, prompt_tokens
 from rlmx.request_form import SLASHES_KEY, RequestForm
 from rlmx.result import Result
@@ -142,6 +142,15 @@ class ServerOptions:
             raise InputError("api_key must be a non-empty string (or None for no authentication)")
         if self.api_key is not None:
             checked_key(self.api_key, "api_key")  # what no client can send, or no key holds
+        for origin in self.cors_origins:
+            # checked as --cors-origin is: a wildcard host ("https://*.example.com") matched no Origin
+            if not isinstance(origin, str):
+                raise InputError(f"cors_origins must hold strings, not {origin!r}")
+            if origin.strip() != "*":
+                try:
+                    allowed_origin(origin)
+                except ValueError as exc:
+                    raise InputError(f"cors_origins: {exc}") from None
 
 
 def create_app(
