@@ -532,6 +532,18 @@ def context_arguments(
             raise UsageError(missing_path(raw, "context file"))
     if paths.count(STDIN) > 1:
         raise UsageError("--context - (standard input) can be given only once")
+    seen: dict[Path, str] = {}
+    for raw in paths:
+        if raw == STDIN:
+            continue
+        real = Path(raw).resolve()  # the same file by another spelling (./a.md, a link) is the same file
+        if real in seen:
+            spelt = f"{raw}" if seen[real] == raw else f"{seen[real]} and {raw}"
+            raise UsageError(
+                f"context file {spelt} is given twice (a repeated --context, or a glob that names it again): it would "
+                "be loaded twice and every count over it doubled; give each file once"
+            )
+        seen[real] = raw
     if not paths:
         return None, {}
     values: dict[str, ContextValue] = {
