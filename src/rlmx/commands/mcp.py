@@ -28,6 +28,7 @@ from rlmx.commands.serve import (
     STOP_MARGIN,
     add_connection_arguments,
     add_key_arguments,
+    end_lifespan,
     graceful_deadline,
     ignored_signals,
     positive_seconds,
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from rlmx.cli import Interrupts
     from rlmx.commands.serve import Stop
     from rlmx.mcp.roots import Roots
-    from rlmx.mcp.server import RLMXServer, ShutdownGate, StdinCopy
+    from rlmx.mcp.server import BodyBounded, RLMXServer, ShutdownGate, StdinCopy
     from rlmx.mcp.service import RLMService
 
 
@@ -374,11 +375,12 @@ async def _serve(
             gate = ShutdownGate(
                 InFlightIdsPerSession(LoneSurrogatesReplaced(CancelledWhenGone(RefusalsAsJSONRPC(sdk_app, limit))))
             )
-            inner: Any = BodyBounded(
+            bodies = BodyBounded(
                 gate,
                 limit,
                 timeout=body_timeout if body_timeout is not None else DEFAULT_BODY_TIMEOUT,
             )
+            inner: Any = bodies
             if key is not None:
                 inner = KeyRequired(inner, key)
             # Bound wider, clients reach the server by names and addresses it cannot know: no Host check then.
@@ -398,7 +400,7 @@ async def _serve(
             config = uvicorn.Config(
                 app, log_level="warning", http=protocol, timeout_graceful_shutdown=graceful_deadline(STOP_MARGIN)
             )
-            http = _graceful_server(config, gate, grace)
+            http = _graceful_server(config, gate, bodies, grace)
             if stop is not None:
                 stop.attach(http)
             await http.serve(sockets=[sock])
@@ -414,12 +416,14 @@ DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 serve`."""
 
 
-def _graceful_server(config: Any, gate: ShutdownGate, grace: float) -> Any:
+def _graceful_server(config: Any, gate: ShutdownGate, bodies: BodyBounded, grace: float) -> Any:
     """A uvicorn server for `rlmx mcp --http` whose shutdown lets running requests finish: at once it stops taking
     connections and `gate` refuses new requests (503, -32000); the running ones get `grace` seconds
     (--shutdown-timeout; a second Ctrl-C ends it), then each still running is answered with -32000 "server shutting
-    down" (`ShutdownGate.answer_running`) before the streams close; then uvicorn's own shutdown (the SDK's sessions
-    end, their runs cancelled). sse_starlette's drain, which ended every SSE stream at the signal (a running call's
+    down" (`ShutdownGate.answer_running`, within STOP_MARGIN seconds whatever its client does) before the streams
+    close, and so is each request whose body `bodies` is still reading (a 503, id null: `BodyBounded.stop_reading`);
+    then uvicorn's own shutdown (the SDK's sessions end, their runs cancelled; after a second Ctrl-C, which uvicorn
+    skips, `end_lifespan`). sse_starlette's drain, which ended every SSE stream at the signal (a running call's
     POST got an empty 200), is held off until then. A signal the server was started with ignored (a script's `rlmx
     mcp --http &` gets SIGINT so) stays ignored, as for `rlmx serve` (`signals_kept_server`)."""
     drain: Any = None  # sse_starlette's AppStatus, where the SDK streams through it
@@ -440,10 +444,15 @@ def _graceful_server(config: Any, gate: ShutdownGate, grace: float) -> Any:
             for connection in list(self.server_state.connections):
                 connection.shutdown()  # idle kept-alive ones close; busy ones close once answered
             await gate.settle(grace, lambda: bool(self.force_exit))
-            await gate.answer_running()
+            bodies.stop_reading(gate.MESSAGE)  # a body still arriving: its 503 (-32000) now, not uvicorn's 500 later
+            await gate.answer_running(STOP_MARGIN)  # bounded: a client that stops reading does not hold the stop
             if drain is not None:
                 drain.should_exit = True  # the GET streams end now (the POSTs are all answered)
-            await super().shutdown(sockets)
+            try:
+                await super().shutdown(sockets)
+            finally:
+                if self.force_exit:
+                    await end_lifespan(self)
 
     return Server(config)
 

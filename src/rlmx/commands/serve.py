@@ -399,8 +399,7 @@ def _server(config: Any, app: Any, grace: float) -> Any:
             finally:
                 if self.force_exit:  # uvicorn waits neither for the requests nor for the app's shutdown: rlmx does
                     await asyncio.wait({stopping}, timeout=2 * FORCED_STOP_WAIT)
-                    # uvicorn skips it, and the app's lifespan task, cancelled with the loop, logs a traceback
-                    await asyncio.wait({asyncio.ensure_future(self.lifespan.shutdown())}, timeout=FORCED_STOP_WAIT)
+                    await end_lifespan(self)
                 stopping.cancel()
 
         async def _stop_runs(self) -> None:
@@ -417,6 +416,13 @@ def _server(config: Any, app: Any, grace: float) -> Any:
                 await asyncio.wait(handlers, timeout=FORCED_STOP_WAIT)
 
     return Server(config)
+
+
+async def end_lifespan(server: Any) -> None:
+    """The app's lifespan shutdown, which uvicorn skips after a forced exit (a second Ctrl-C): the app's lifespan
+    task, cancelled with the loop instead, logged a traceback on the terminal (`rlmx serve`, and `rlmx mcp --http`,
+    whose SDK session manager lives there). FORCED_STOP_WAIT seconds at most."""
+    await asyncio.wait({asyncio.ensure_future(server.lifespan.shutdown())}, timeout=FORCED_STOP_WAIT)
 
 
 def signals_kept_server() -> type[uvicorn.Server]:

@@ -745,15 +745,17 @@ class ShutdownGate:
             while self._running and not forced():
                 await anyio.sleep(0.05)
 
-    async def answer_running(self) -> None:
-        """Answer each request still running with the shutting-down error, and stop its handler."""
-        for each in list(self._running):
-            await each.refuse(self.MESSAGE)
+    async def answer_running(self, seconds: float) -> None:
+        """Answer each request still running with the shutting-down error, and stop its handler, all at once, in
+        `seconds` at most (a client that reads nothing does not hold the shutdown: `_Running.refuse`)."""
+        async with anyio.create_task_group() as answering:
+            for each in list(self._running):
+                answering.start_soon(each.refuse, self.MESSAGE, seconds)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         method = scope.get("method") if scope["type"] == "http" else None
         if method == "GET" and self.closing:
-            await _refuse_http(503, self.MESSAGE, send, [(b"retry-after", b"1"), (b"connection", b"close")])
+            await _refuse_shutting_down(send, self.MESSAGE)
             return
         if method != "POST":
             await self.app(scope, receive, send)
@@ -772,7 +774,7 @@ class ShutdownGate:
             await self.app(scope, replay, send)
             return
         if self.closing:
-            error = {"code": -32000, "message": self.MESSAGE}
+            error = {"code": SHUTTING_DOWN_CODE, "message": self.MESSAGE}
             reply = json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error}).encode()
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(reply)).encode())]
             headers += [(b"retry-after", b"1"), (b"connection", b"close")]
@@ -788,9 +790,25 @@ class ShutdownGate:
             self._running.discard(running)
 
 
+SHUTTING_DOWN_CODE = -32000
+"""The JSON-RPC code of every shutdown refusal (the spec's first server-defined one), as README says."""
+
+
+async def _refuse_shutting_down(send: Any, message: str) -> None:
+    """The 503 (a JSON-RPC -32000 error, id null, `Retry-After: 1`, the connection closed) of a request the stopping
+    server will not answer, whose id is unknown (a GET stream, a body not read whole)."""
+    headers = [(b"retry-after", b"1"), (b"connection", b"close")]
+    await _refuse_http(503, message, send, headers, code=SHUTTING_DOWN_CODE)
+
+
 class _Running:
     """One request `ShutdownGate` lets through: its id, its response as far as it was sent, and the cancel scope its
-    handler runs in."""
+    handler runs in.
+
+    No lock is held across a write: a write waits for as long as its client reads nothing (uvicorn's flow control),
+    and a lock held there made `refuse`, and so the whole shutdown, wait for ever on one client that stopped reading
+    (audit 87: only SIGKILL ended the server). `refuse` instead waits for the handler's write in progress at most
+    its `seconds`, as it bounds its own writes."""
 
     def __init__(self, request_id: str | int, send: Any) -> None:
         self.request_id = request_id
@@ -799,38 +817,53 @@ class _Running:
         self.started = False
         self.stream = False  # its response is an SSE stream
         self.ended = False
-        self._lock = anyio.Lock()
+        self._writing = 0  # the handler's writes in progress (uvicorn writes a message whole or not at all)
+        self._written: anyio.Event | None = None  # set when the handler's writes in progress are done
 
     async def send(self, message: dict[str, Any]) -> None:
-        async with self._lock:
-            if self.ended:
-                return  # answered by the shutdown: the handler's late writes go nowhere
-            if message["type"] == "http.response.start":
-                self.started = True
-                kind = next((v for k, v in message.get("headers", []) if k.lower() == b"content-type"), b"")
-                self.stream = bytes(kind).lower().startswith(b"text/event-stream")
-            elif message["type"] == "http.response.body" and not message.get("more_body"):
-                self.ended = True
+        if self.ended:
+            return  # answered by the shutdown: the handler's late writes go nowhere
+        if message["type"] == "http.response.start":
+            self.started = True
+            kind = next((v for k, v in message.get("headers", []) if k.lower() == b"content-type"), b"")
+            self.stream = bytes(kind).lower().startswith(b"text/event-stream")
+        elif message["type"] == "http.response.body" and not message.get("more_body"):
+            self.ended = True
+        self._writing += 1
+        try:
             await self._send(message)
+        finally:
+            self._writing -= 1
+            if not self._writing and self._written is not None:
+                self._written.set()
 
-    async def refuse(self, text: str) -> None:
-        """Answer with a -32000 `text` error (an SSE event on an open stream, else a 503) and stop the handler."""
-        error = json.dumps({"jsonrpc": "2.0", "id": self.request_id, "error": {"code": -32000, "message": text}})
-        async with self._lock:
-            if not self.ended:
-                self.ended = True
-                with contextlib.suppress(OSError):  # the client went away meanwhile
-                    if self.stream:
-                        event = b"event: message\r\ndata: " + error.encode() + b"\r\n\r\n"
-                        await self._send({"type": "http.response.body", "body": event, "more_body": False})
-                    elif not self.started:
-                        body = error.encode()
-                        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-                        await self._send({"type": "http.response.start", "status": 503, "headers": headers})
-                        await self._send({"type": "http.response.body", "body": body, "more_body": False})
-                    else:  # a JSON answer begun and not ended: end it (the SDK writes its answers whole)
-                        await self._send({"type": "http.response.body", "body": b"", "more_body": False})
-        self.scope.cancel()
+    async def refuse(self, text: str, seconds: float) -> None:
+        """Answer with a -32000 `text` error (an SSE event on an open stream, else a 503) and stop the handler,
+        within `seconds`: a client that reads nothing keeps its response as far as it was written (the handler's
+        write then in progress, and this one, are given up)."""
+        error = {"code": SHUTTING_DOWN_CODE, "message": text}
+        reply = json.dumps({"jsonrpc": "2.0", "id": self.request_id, "error": error})
+        try:
+            with anyio.move_on_after(seconds), contextlib.suppress(OSError):  # OSError: the client went away
+                answered = self.ended  # answered whole, or its last write is in progress
+                self.ended = True  # from now on the handler's writes go nowhere
+                while self._writing:  # the handler's message being written goes first, whole
+                    self._written = anyio.Event()
+                    await self._written.wait()
+                if answered:
+                    return
+                if self.stream:
+                    event = b"event: message\r\ndata: " + reply.encode() + b"\r\n\r\n"
+                    await self._send({"type": "http.response.body", "body": event, "more_body": False})
+                elif not self.started:
+                    body = reply.encode()
+                    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+                    await self._send({"type": "http.response.start", "status": 503, "headers": headers})
+                    await self._send({"type": "http.response.body", "body": body, "more_body": False})
+                else:  # a JSON answer begun and not ended: end it (the SDK writes its answers whole)
+                    await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            self.scope.cancel()  # also ends a write of the handler's that is still waiting for its client
 
 
 _PARSED_AT_ONCE = 256 * 1024
@@ -970,10 +1003,27 @@ class BodyBounded:
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.budget = WaitingBytes(WAITING_BYTES)
+        self.stopped = False
+        """Set by `stop_reading`: the server is stopping, and no more body is read."""
+        self._reading: set[anyio.CancelScope] = set()
+
+    def stop_reading(self, message: str) -> None:
+        """The stopping server will answer no request whose body is not in yet: each one being read (or drained
+        after a refusal) stops now, the first answered with a 503 whose JSON-RPC error (-32000, id null: the
+        request was not read) says `message`, and so is every later one. Without it a body still arriving was
+        cut by uvicorn's graceful deadline: a text/plain 500, which the SDKs retry, and a traceback in the log."""
+        self.stopped, self.stopped_message = True, message
+        for reading in list(self._reading):
+            reading.cancel()
+
+    stopped_message = ""
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if self.stopped:
+            await _refuse_shutting_down(send, self.stopped_message)
             return
         from rlmx.server import body as bodies
         from rlmx.server.openai_compat import RequestError
@@ -992,23 +1042,26 @@ class BodyBounded:
             got = True
             return await receive()
 
+        reading = anyio.CancelScope()  # what `stop_reading` cancels: only the reading, no answer being written
+        self._reading.add(reading)
         try:
-            codings = bodies.content_codings(None if coding is None else coding.decode("latin-1"))
-            body = await bodies.read_booked(
-                receiving,
-                claim,
-                self._room,
-                declared=declared,
-                limit=self.max_bytes,
-                timeout=self.timeout,
-                finish=False,
-            )
-            if codings:
-                coded = ", ".join(codings)
-                body = await bodies.decode_booked(body, codings, None, claim, self._room, limit=self.max_bytes)
-                # what goes on is the decoded body: the headers say so
-                kept = [(k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")]
-                scope = {**scope, "headers": [*kept, (b"content-length", str(len(body)).encode())]}
+            with reading:
+                codings = bodies.content_codings(None if coding is None else coding.decode("latin-1"))
+                body = await bodies.read_booked(
+                    receiving,
+                    claim,
+                    self._room,
+                    declared=declared,
+                    limit=self.max_bytes,
+                    timeout=self.timeout,
+                    finish=False,
+                )
+                if codings:
+                    coded = ", ".join(codings)
+                    body = await bodies.decode_booked(body, codings, None, claim, self._room, limit=self.max_bytes)
+                    # what goes on is the decoded body: the headers say so
+                    kept = [(k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")]
+                    scope = {**scope, "headers": [*kept, (b"content-length", str(len(body)).encode())]}
         except bodies.ClientLeft:
             claim()
             return  # the client left before its body came: nobody is left to answer (the SDK logged a traceback)
@@ -1017,12 +1070,17 @@ class BodyBounded:
             await self._refused(scope, receive, send, error, declared, received=got, coded=coded)
             return
         else:
-            claim()  # handed on: the bytes are the request's now
+            claim()  # handed on: the bytes are the request's now (or dropped: the server stops)
+            if reading.cancelled_caught:  # `stop_reading`
+                with contextlib.suppress(OSError):
+                    await _refuse_shutting_down(send, self.stopped_message)
+                return
             first: dict[str, Any] = {"type": "http.request", "body": body, "more_body": False}
+        finally:
+            self._reading.discard(reading)
         del body
 
         replay = _replaying(first, receive)
-
         await self.app(scope, replay, send)
 
     async def _room(self, claim: Claim) -> None:
@@ -1094,8 +1152,20 @@ class BodyBounded:
         expect = (_header(scope, b"expect") or b"").strip().lower()
         drain = None
         if received or expect != b"100-continue":  # asking for it would invite the body the client waits to send
-            drain = functools.partial(_drain, receive, max(2 * self.max_bytes, DRAIN_BYTES))
+            drain = functools.partial(self._drain, receive, max(2 * self.max_bytes, DRAIN_BYTES))
         await _refuse_http(status, message, send, [(b"connection", b"close"), *headers], drain)
+
+    async def _drain(self, receive: Any, most: int) -> None:
+        """`_drain`, ended early by `stop_reading` (the refusal's response then ends at once)."""
+        if self.stopped:
+            return
+        draining = anyio.CancelScope()
+        self._reading.add(draining)
+        try:
+            with draining:
+                await _drain(receive, most)
+        finally:
+            self._reading.discard(draining)
 
 
 async def _drain(receive: Any, most: int) -> None:
@@ -1308,11 +1378,12 @@ async def _refuse_http(
     send: Any,
     headers: Iterable[tuple[bytes, bytes]] = (),
     then: Callable[[], Awaitable[None]] | None = None,
+    code: int = INVALID_REQUEST,
 ) -> None:
-    """An HTTP refusal with a JSON-RPC error (id null) as its body, before the SDK sees the request. `then`, when
-    given, is awaited once the whole body is written and before the response ends (the server reads no more of the
-    request after that): a client reading while it sends has the refusal meanwhile."""
-    body = _error_reply(None, INVALID_REQUEST, message).model_dump_json(by_alias=True, exclude_unset=True).encode()
+    """An HTTP refusal with a JSON-RPC error (id null; `code`, -32600 unless given) as its body, before the SDK sees
+    the request. `then`, when given, is awaited once the whole body is written and before the response ends (the
+    server reads no more of the request after that): a client reading while it sends has the refusal meanwhile."""
+    body = _error_reply(None, code, message).model_dump_json(by_alias=True, exclude_unset=True).encode()
     start = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
     await send({"type": "http.response.start", "status": status, "headers": start})
     await send({"type": "http.response.body", "body": body, "more_body": then is not None})
