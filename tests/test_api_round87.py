@@ -20,8 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rlmx import RLM, InputError
-from rlmx import subcall_cache
+from rlmx import RLM, InputError, subcall_cache
 from rlmx.lm import ScriptedLM
 from scripting import repl
 

@@ -142,9 +142,10 @@ def allowed_origin(text: str) -> str:
     return given.lower()
 
 
-_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
 """A host name as an Origin header carries it (ASCII letters, digits and hyphens, dots between labels; the
-underscore too, which browsers pass in a name)."""
+underscore too, which browsers pass in a name; a trailing dot, which a page loaded by its fully qualified name keeps
+in its Origin)."""
 
 
 def _origin_host(netloc: str, hostname: str | None) -> bool:

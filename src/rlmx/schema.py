@@ -170,6 +170,21 @@ def _refuse_non_schema(spec: dict[str, Any], validator: Any) -> None:
         raise InputError(f"output is not a JSON Schema: it holds a value JSON cannot write ({exc})") from None
 
 
+_SUBSCHEMA = frozenset(
+    {
+        "additionalItems", "additionalProperties", "contains", "else", "if", "items", "not", "propertyNames",
+        "then", "unevaluatedItems", "unevaluatedProperties", "contentSchema",
+    }
+)  # fmt: skip
+_SUBSCHEMAS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems", "items"})
+_SUBSCHEMA_MAPS = frozenset(
+    {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies"}
+)
+"""JSON Schema's keywords whose value is a schema, a list of schemas, or a map of names to schemas (draft 4 to
+2020-12): the places a `$ref` jsonschema follows can be. Others (`x-...`, `enum`, `const`, `examples`, a property
+named `$ref` or `id` inside `properties`) hold values or names, never a schema to check."""
+
+
 def _local_registry() -> Any:
     """A `referencing.Registry` that fetches nothing: jsonschema's default retrieves a remote `$ref` over HTTP
     while the model's answer is checked, from the host, with no time limit the run's budget can end."""
@@ -195,13 +210,10 @@ def _refuse_unresolved_refs(schema: dict[str, Any], registry: Any) -> None:
     resolver = registry.with_resource(root.id() or "", root).resolver(base_uri=root.id() or "")
 
     def walk(node: Any, resolver: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item, resolver)
-            return
         if not isinstance(node, dict):
             return
-        if node is not schema and specification.id_of(node):  # "$id" (draft 4: "id") opens a scope
+        scope = specification.id_of(node) if node is not schema else None
+        if isinstance(scope, str) and scope:  # "$id" (draft 4: "id") opens a scope
             resolver = resolver.in_subresource(specification.create_resource(node))
         for keyword in ("$ref", "$dynamicRef"):
             ref = node.get(keyword)
@@ -215,8 +227,14 @@ def _refuse_unresolved_refs(schema: dict[str, Any], registry: Any) -> None:
                     "the schema itself (rlmx fetches no schema over the network)"
                 ) from None
         for key, value in node.items():
-            if key not in ("enum", "const", "examples", "default"):  # values, not schemas
+            if key in _SUBSCHEMAS and isinstance(value, list):
+                for item in value:
+                    walk(item, resolver)
+            elif key in _SUBSCHEMA:
                 walk(value, resolver)
+            elif key in _SUBSCHEMA_MAPS and isinstance(value, dict):  # names -> schemas: a name is no keyword
+                for item in value.values():
+                    walk(item, resolver)
 
     walk(schema, resolver)
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from fake_openai_server import FakeOpenAIServer, Reply, error_body
+from rlmx.errors import LMRequestError
 from rlmx.lm.base import Message
 from rlmx.lm.openai import OpenAICompatibleLM
 
@@ -77,3 +78,24 @@ async def test_a_penalty_refused_at_zero_is_left_out(server: FakeOpenAIServer) -
     lm = OpenAICompatibleLM("m", server.base_url, max_retries=0, presence_penalty=0)
     await lm.complete(MESSAGES)
     assert "presence_penalty" not in server.requests[-1].body and len(server.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("refusal", "params"),
+    [
+        # the refused side, not the allowed one (review 87 v03)
+        ("temperature > 1 is not allowed for this model; set it below 1", {"temperature": 1.5}),
+        # another knob's condition: temperature stays 0
+        ("top_p is only supported when temperature > 0", {"temperature": 0, "top_p": 0.5}),
+        # just inside "strictly positive" means the opposite of what 0 meant for a multiplicative penalty (v04)
+        ("`repetition_penalty` must be strictly positive", {"repetition_penalty": 0}),
+    ],
+)
+async def test_an_exclusive_bound_read_wrongly_would_change_the_callers_value_so_it_stays_an_error(
+    server: FakeOpenAIServer, refusal: str, params: dict[str, Any]
+) -> None:
+    server.script(Reply(400, error_body(refusal)))
+    lm = OpenAICompatibleLM("m", server.base_url, max_retries=0, **params)
+    with pytest.raises(LMRequestError):
+        await lm.complete(MESSAGES)
+    assert len(server.requests) == 1

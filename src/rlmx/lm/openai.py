@@ -1605,6 +1605,14 @@ _BELOW = re.compile(
 )
 """Exclusive bounds ("must be > 0.0 and < 1.0", "less than 2"), read after the inclusive ones are taken out."""
 _POSITIVE = re.compile(r"\b(?:strictly\s+)?positive\b", re.I)
+_REQUIRED = re.compile(r"\b(?:must|should|has to|have to|needs? to|expected to|is required to)(?:\s+be)?\b", re.I)
+"""The words that make an exclusive bound the allowed side ("must be > 0.0", "Input should be greater than 0"):
+without them "> 1" may be the refused side ("temperature > 1 is not allowed") or another knob's condition ("top_p
+is only supported when temperature > 0"), and no bound is read."""
+_OPEN_NUDGED = frozenset({"temperature", "top_p"})
+"""The knobs sent just inside an exclusive bound: near it they mean what the refused value meant (temperature 0.01
+and top_p 0.01 are as near greedy as the server allows). Elsewhere a value just inside means something else
+(repetition_penalty 0.01, where "must be strictly positive" refuses 0, rewards repeating; 1 is no penalty): an error."""
 _RANGE_WORDS = re.compile(
     r"\brange\b|\bbetween\b|\bmust be (?:in|within)\b|\bshould be (?:in|within)\b|\bout of (?:range|bounds)|"
     r"\babove (?:the )?max|\bbelow (?:the )?min|\bexceeds?\b|\bless than\b|\bgreater than\b|<=|>=|≤|≥|"
@@ -1662,23 +1670,34 @@ def _range_refused(
             bounds = _bounds_named(segment)
             if bounds is None or any(b is not None and not least <= b <= most for b in bounds):
                 continue
-            if _in_range(value, bounds) != value:
-                return param, bounds
+            sent = _in_range(value, bounds)
+            if sent == value:
+                continue
+            exact = _bounds_named(segment, step=0.0)
+            if param not in _OPEN_NUDGED and value != _NEUTRAL.get(param) and exact and _in_range(value, exact) != sent:
+                continue  # only just inside an exclusive bound, where that means something else: the caller's to fix
+            return param, bounds
     return None
 
 
-def _bounds_named(sentence: str) -> tuple[float | None, float | None] | None:
+def _bounds_named(sentence: str, step: float = _OPEN_STEP) -> tuple[float | None, float | None] | None:
     """The (lowest, highest) values a refusal's sentence allows, inclusive: an exclusive bound ("(0, 1]", "> 0.0",
-    "strictly positive") is given as the value `_OPEN_STEP` inside it. None when it names none."""
+    "strictly positive") is given as the value `step` inside it. None when it names none."""
     text = _GOT.sub(" ", sentence)
     if (between := _BETWEEN.search(text)) is not None:
         least, most = float(between["lo"]), float(between["hi"])
         if least < most:
             return _inside(
-                least, most, open_below=between["open"] == "(", open_above=between["close"] in (")", "(exclusive)")
+                least,
+                most,
+                open_below=between["open"] == "(",
+                open_above=between["close"] in (")", "(exclusive)"),
+                step=step,
             )
     at_most, at_least = _AT_MOST.search(text), _AT_LEAST.search(text)
     rest = _AT_LEAST.sub(" ", _AT_MOST.sub(" ", text))
+    required = _REQUIRED.search(rest)
+    rest = rest[required.start() :] if required is not None else ""  # an exclusive bound only as a requirement
     below, above = _BELOW.search(rest), _ABOVE.search(rest)
     lo = float(at_least["n"]) if at_least else (0.0 if re.search(r"non-?negative", text, re.I) else None)
     hi = float(at_most["n"]) if at_most else None
@@ -1689,15 +1708,15 @@ def _bounds_named(sentence: str) -> tuple[float | None, float | None] | None:
         hi, open_above = float(below["n"]), True
     if (lo is None and hi is None) or (lo is not None and hi is not None and lo >= hi):
         return None
-    return _inside(lo, hi, open_below=open_below, open_above=open_above)
+    return _inside(lo, hi, open_below=open_below, open_above=open_above, step=step)
 
 
 def _inside(
-    lo: float | None, hi: float | None, *, open_below: bool, open_above: bool
+    lo: float | None, hi: float | None, *, open_below: bool, open_above: bool, step: float
 ) -> tuple[float | None, float | None]:
-    """The inclusive range of [lo, hi] with each open end moved `_OPEN_STEP` inward (a quarter of the span where
-    that is less), rounded to the step's decimals."""
-    step = _OPEN_STEP if lo is None or hi is None else min(_OPEN_STEP, (hi - lo) / 4)
+    """The inclusive range of [lo, hi] with each open end moved `step` inward (a quarter of the span where that is
+    less), rounded to six decimals."""
+    step = step if lo is None or hi is None else min(step, (hi - lo) / 4)
     if open_below and lo is not None:
         lo = round(lo + step, 6)
     if open_above and hi is not None:
