@@ -8088,11 +8088,16 @@ def _row_amount_of(line: str, money: bool) -> tuple[str, float] | None:
         if size is None or label is None:
             return None
         return f"{label.group(1).strip()} ({label.group(2).strip().rstrip('.')})", float(size.group(1).replace(",", ""))
-    amounts = _MONEY_AMOUNT.findall(line)
-    if not amounts:
+    found = list(_MONEY_AMOUNT.finditer(line))
+    if not found:
         return None
-    if len(amounts) > 1:
+    if len(found) > 1:
         raise ValueError(line)
+    if re.search(r"(?:^|[\s:(])[-−–]$", line[: found[0].start()]):
+        # 'Refund: -£20': a credit among costs, read without its sign it is a cost of £20 (audit 87 v12); which
+        # item is cheapest is then not told (a spaced dash, 'Oil - £45', is a separator and no sign)
+        raise ValueError(line)
+    amounts = [found[0].group(0)]
     value = float(re.sub(r"[^\d.]", "", amounts[0]) or "nan")
     dated = re.match(r"^\s*(?:[-*•]\s+)?(\d{4}-\d\d-\d\d|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})\b", line)
     name = label.group(1).strip() if label is not None else dated.group(1) if dated else _BULLET.sub("", line).strip()
@@ -8243,7 +8248,20 @@ _ASKS_DAY_EXTREME = re.compile(
     r"(?:\s+(?:of|in|on|during|for)\s+(?:the|this)\s+(?:week|forecast|period|month))?\s*[?.!]*\s*$"
 )
 """'Which day will be the warmest?', 'What is the highest temperature of the week?': over a forecast's day lines."""
-_TEMPERATURE = r"(-?\d+(?:\.\d+)?)\s?°\s?[CF]?"
+_TEMPERATURE = r"((?:(?<![\w.])[-−–]|\bminus\s)?\d+(?:\.\d+)?)\s?°\s?[CF]?"
+"""A temperature with its sign: 'High -4°C', 'low −2 °C' (a Unicode minus), 'minus 3°C' (audit 87 v12: the sign was
+read as a separator and -4 became 4)."""
+_TEMPERATURE_LEAD = r"[^\w\-−–]{0,3}"
+"""What may stand between 'High' and its temperature ('High: ', 'high of' aside): never the minus sign itself."""
+
+
+def _signed_number(said: str) -> float:
+    """The value of a number as written, its sign kept: '-4' -> -4.0, '−2.5' (U+2212) -> -2.5, 'minus 3' -> -3.0,
+    '1,200' -> 1200.0. Raises ValueError on no number."""
+    text = said.strip()
+    negative = bool(re.match(r"(?i)^(?:[-−–]|minus\s)", text))
+    value = float(re.sub(r"(?i)^(?:[-−–]|minus)\s*", "", text).replace(",", ""))
+    return -value if negative else value
 
 
 def day_extreme(state: dict[str, Any], query: str) -> str | None:
@@ -8263,9 +8281,9 @@ def day_extreme(state: dict[str, Any], query: str) -> str | None:
     elif re.search(r"wettest|rainiest|driest|rain", word):
         pattern, what = r"(?i)(?:rain\w*|precipitation|showers?)\D{0,20}?(\d+(?:\.\d+)?)\s?%", "chance of rain"
     elif re.search(r"\blow\b|lowest|minimum|coldest|coolest", word) and not re.search(r"\bhigh\b", word):
-        pattern, what = rf"(?i)\b(?:low|min(?:imum)?)\W{{0,3}}{_TEMPERATURE}", "low temperature"
+        pattern, what = rf"(?i)\b(?:low|min(?:imum)?){_TEMPERATURE_LEAD}{_TEMPERATURE}", "low temperature"
     else:
-        pattern, what = rf"(?i)\b(?:high|max(?:imum)?)\W{{0,3}}{_TEMPERATURE}", "high temperature"
+        pattern, what = rf"(?i)\b(?:high|max(?:imum)?){_TEMPERATURE_LEAD}{_TEMPERATURE}", "high temperature"
     days: list[tuple[int, str, float, str]] = []
     for source in state["sources"]:
         for n, line in enumerate(str(source[1]).split("\n"), 1):
@@ -8276,7 +8294,7 @@ def day_extreme(state: dict[str, Any], query: str) -> str | None:
             if len(values) != 1:
                 return None  # a day line with no such value, or two: which is the day's is not told
             day = re.split(r"\s*[:\u2013-]\s", line.strip(), maxsplit=1)[0]
-            days.append((n, day, float(values[0].group(1)), values[0].group(0).strip()))
+            days.append((n, day, _signed_number(values[0].group(1)), values[0].group(0).strip()))
     if len(days) < 2:
         return None
     best = (max if most else min)(value for _, _, value, _ in days)
@@ -8284,7 +8302,11 @@ def day_extreme(state: dict[str, Any], query: str) -> str | None:
     if len(top) != 1:
         return None  # a tie: no one day is the answer
     n, day, said = top[0]
-    answer = day if m.group("which") else re.sub(r"(?i)^(?:high|low|max(?:imum)?|min(?:imum)?)\W*", "", said)
+    answer = (
+        day
+        if m.group("which")
+        else re.sub(rf"(?i)^(?:high|low|max(?:imum)?|min(?:imum)?){_TEMPERATURE_LEAD}", "", said)
+    )
     return (
         f"{answer}\nCompared: the {what} of each of the {len(days)} day lines; line {n} ({day}) has the "
         f"{'greatest' if most else 'least'}: {said}."
