@@ -6266,6 +6266,7 @@ def column_extreme(state: dict[str, Any], query: str) -> str | None:
     if len(named) != 1:
         return None
     at = named[0]
+    rows = _item_rows(rows)  # a total or average row is no row of the column (audit 87 v11)
     cells = [(n, c[at].strip()) for n, c in rows if at < len(c) and c[at].strip()]
     if len(cells) < 2 or any(not _AMOUNT.fullmatch(cell) for _, cell in cells):
         return None  # a date, a word or an amount with a unit: no plain number to compare
@@ -6489,7 +6490,7 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
     table = _column_text_rows(state) or _prose_table(state)
     if table is None:
         return None
-    columns, rows = table
+    columns, rows = table[0], _item_rows(table[1])  # a total or average row ranks with no item (audit 87 v11)
     source_of = next(  # the record file `table` was read from: the first whose columns are described
         (
             src[0]
@@ -6736,14 +6737,33 @@ _UNIT_PRICE_COLUMN = re.compile(r"(?i)\b(?:price|rate|each|per\s+\w+|unit\s+cost
 _LINE_TOTAL_WORDS = re.compile(r"(?i)\b(?:total|amount|sum|subtotal|line)\b")
 
 
+_SUMMARY_ROW = re.compile(
+    rf"(?i)^\W*(?:[a-z]+\s+){{1,2}}totals?\W*$"
+    rf"|^\W*(?:(?:{_TOTAL_QUALIFIER}|team|class|group|squad|league|column|all)\s+){{0,2}}(?:average|avg\.?|mean|median)\W*$"
+    rf"|^\W*(?:{_TOTAL_QUALIFIER}\s+)?(?:average|avg\.?|mean|median)(?:\s*(?::|\(|\s[-–—]\s|(?:per|of|for)\s).*)?$"
+)
+"""A cell that makes its row a summary of the rows above, no item, besides `_TOTAL_ROW`: a total named by what
+it totals ('Team total', 'Class total'), an average, mean or median ('Average', 'Mean (all)', 'Average per
+player'); audit 87 v11: 'Team total,10' was the greatest number of goals."""
+
+
+def _summary_row(cells: list[str]) -> bool:
+    """Whether a row's cells of words say it sums up the others: any cell a `_TOTAL_ROW` label, or its first
+    filled cell, its label, a `_SUMMARY_ROW` or `_BALANCE_ROW` one (only there: 'average' is also a rating a
+    column may give, 'Balance' a kind of entry)."""
+    words = [c.strip() for c in cells if c.strip() and not _AMOUNT.fullmatch(c.strip())]
+    if any(_TOTAL_ROW.match(c) for c in words):
+        return True
+    first = next((c.strip() for c in cells if c.strip()), "")
+    return bool(first) and first in words and bool(_SUMMARY_ROW.match(first) or _BALANCE_ROW.match(first))
+
+
 def _item_rows(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
     """The rows that are items: a row whose cell of words says it totals the others ('Total,445,', `_TOTAL_ROW`)
-    is none, summed or ranked with them it counts its items twice and tops every ranking (audit 83 v07)."""
-    return [
-        (n, cells)
-        for n, cells in rows
-        if not any(c.strip() and not _AMOUNT.fullmatch(c.strip()) and _TOTAL_ROW.match(c.strip()) for c in cells)
-    ]
+    is none, summed or ranked with them it counts its items twice and tops every ranking (audit 83 v07); nor is an
+    average or a team's total ('Average,34.7', 'Team total,10', `_SUMMARY_ROW`, audit 87 v11) or a balance carried
+    over ('Opening balance', `_BALANCE_ROW`)."""
+    return [(n, cells) for n, cells in rows if not _summary_row(cells)]
 
 
 _SIGNED_AMOUNT = re.compile(
@@ -8337,6 +8357,10 @@ def row_superlative(state: dict[str, Any], query: str) -> str | None:
                 blocks.append((title, rows))
             title, rows, spoiled = (line if heading else ""), [], False
             continue
+        labelled = _LABELLED_LINE.match(line)
+        named = labelled.group(1) if labelled is not None else _MONEY_AMOUNT.sub("", _BULLET.sub("", line))
+        if rows and _summary_row([named]):
+            continue  # 'Total: £650' under the items sums them up, ranked with them it tops them (audit 87 v11)
         try:
             got = _row_amount_of(line, money)
         except ValueError:
