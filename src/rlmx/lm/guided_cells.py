@@ -3077,6 +3077,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         if grouped is None:
             continue  # "80" where the unit writes "(80, 24)" and "(80, 25)": which pair is anyone's guess
         core = _with_its_sign(_whole_date(grouped, text), text)
+        if core != grouped and _reply_date_differs(grouped, core, line):
+            continue  # "Mon 3 June" read where the unit writes "5 June": its month is no leave to give the 5th
         if which_option:
             core = _as_option(core, text)  # "-T", as the unit writes it, not the letter "T"
         if _cuts_a_token(core, text):
@@ -3684,6 +3686,20 @@ _YEARLESS_DATE = re.compile(
     rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+{_MONTH}\b|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?![:.]?\d))", re.I
 )
 """A date with no year: "12 June", "12th of June", "June 12" (a birthday, a yearly event, a date of this year)."""
+
+
+def _reply_date_differs(core: str, grown: str, reply: str) -> bool:
+    """Whether the reply writes `core` (a month, a day, a year) inside a date of its own whose numbers the unit's
+    whole date `grown` (`_whole_date`) does not all hold: the reply's "Mon 3 June" is no "5 June", though both
+    say June (audit 87 v16: a diary's follow-up line gave the 5th for the reader's right 3rd)."""
+    mentions = [m.span() for m in re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", reply, re.I)]
+    said = {int(n) for n in re.findall(r"\d+", grown)}
+    for pattern in (_DATE, _YEARLESS_DATE):
+        for date in pattern.finditer(reply):
+            inside = any(date.start() <= a and b <= date.end() for a, b in mentions)
+            if inside and not {int(n) for n in re.findall(r"\d+", date.group(0))} <= said:
+                return True
+    return False
 
 
 def _whole_date(core: str, text: str) -> str:
