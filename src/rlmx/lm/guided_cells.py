@@ -5971,6 +5971,12 @@ _VERB_SUPERLATIVE = re.compile(
 """A superlative of a deed with no noun after it, "Which user posted most?", "Who wrote the most?", "Which station
 was used most often?" (a passive participle after its auxiliary, audit 86c v10): the rows per value of the doer's
 column counted, each row one deed (audit 85 v01: the README's own forum question)."""
+_TALLY_COLUMN = re.compile(
+    r"(?i)(?:\w+[_\s-])?(?:count|counts|times|frequency|freq|tally|visits|uses|bookings|orders|qty|quantity"
+    r"|occurrences|hits)|(?:number|no|num|n)[_\s.-]*of[_\s-]\w+"
+)
+"""A number column that says how many times a row's thing happened ('count', 'times', 'visits', 'n_of_uses'):
+"most often" over such rows is no count of rows (audit 87 v13)."""
 _NO_DEED_VERBS = frozenset(
     "is are was were be been has have had does do did can could will would should may might must "
     "spent spend spends paid pays pay cost costs earned earns owed owes raised donated charged billed sold bought "
@@ -6526,6 +6532,22 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
     count_at = None if rows_asked else _column_for_words(words, columns)
     doing = _SUPERLATIVE.match(" ".join(query.split()))
     verb = doing.group(2).strip().lower() if doing is not None else ""
+    deed_verb = _VERB_SUPERLATIVE.match(" ".join(query.split())) if doing is None else None
+    if often and deed_verb is not None:
+        # "Which room was booked most often?" over a `bookings` column: each row gives how many times, so the
+        # column is summed, never the rows counted (audit 87 v13: B's three rows of 0, 0 and 1 beat A's 3 and 2)
+        by_deed = _column_for(deed_verb.group("verb").lower(), columns)
+        if (
+            by_deed is not None
+            and _column_for(noun, columns) != by_deed
+            and not _not_numeric(rows, by_deed)
+            and not _ID_COLUMN.fullmatch(columns[by_deed].strip())
+        ):
+            rows_asked, count_at = False, by_deed
+    if often and count_at is None:
+        tallies = [i for i, c in enumerate(columns) if _TALLY_COLUMN.fullmatch(c.strip()) and not _not_numeric(rows, i)]
+        if tallies:
+            return None  # a `count` or `times` column: a row may stand for many times, or for none
     if count_at is None and not rows_asked and re.fullmatch(r"[a-z]{3,}", verb) and verb not in ENGLISH_STOPWORDS:
         # "Which team lost the most games?" over a `Lost` column: the verb names the column, "games" is what its
         # numbers count (audit 86 v05); a number column only, so "wrote the most books" over `Wrote` text is none
