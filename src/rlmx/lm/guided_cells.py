@@ -6451,7 +6451,60 @@ def superlative_answer(state: dict[str, Any], query: str) -> str | None:
     items of a list column Y names, or the amounts a numeric column Y gives, summed). None when the question is not
     one, when no field or column names X, or when the text gives no count of Y (see `uncounted_superlative`)."""
     found = _superlative(state, query)
+    if found is None:
+        return _verb_column_row(state, query)
     return found if isinstance(found, str) else None
+
+
+_AUXILIARIES = frozenset(
+    "is are was were be been has have had does do did can could will would should may might must".split()
+)
+
+
+def _verb_column_row(state: dict[str, Any], query: str) -> str | None:
+    """ "Which team won the most?", "Who sold the least?" (a verb of an amount, `_NO_DEED_VERBS`, and no noun after
+    it) over a table with one row per thing: the row whose number in the column the verb names (`W` of a league
+    table, `Sold`) is the greatest or least, named by the asked noun's column (for "who", a doer's column, else the
+    first column of words). None when no one number column is so named, the names repeat over rows (a sum or a
+    count would then be a guess), a cell of the column is no plain number, or two rows tie (audit 87 v14)."""
+    m = _VERB_SUPERLATIVE.match(" ".join(query.split()))
+    verb = m.group("verb").lower() if m is not None else ""
+    if m is None or verb not in _NO_DEED_VERBS or verb in _AUXILIARIES:
+        return None
+    table = _column_text_rows(state) or _prose_table(state)
+    if table is None:
+        return None
+    columns, rows = table[0], _item_rows(table[1])
+    at = _column_for(verb, columns)
+    if at is None or _not_numeric(rows, at) or len(rows) < 2:
+        return None
+    noun = m.group("noun")
+    if noun:
+        name_at = _column_for(noun, columns)
+    else:
+        name_at = _named_column(columns, _DOER_COLUMNS, rows)
+        if name_at is None:
+            name_at = next((i for i in range(len(columns)) if i != at and _not_numeric(rows, i)), None)
+    if name_at is None or name_at == at or not _not_numeric(rows, name_at):
+        return None
+    named = [(n, cells) for n, cells in rows if max(at, name_at) < len(cells) and cells[name_at].strip()]
+    if len(named) != len(rows) or len({cells[name_at].strip() for _, cells in named}) != len(named):
+        return None
+    if any(not _AMOUNT.fullmatch(cells[at].strip()) for _, cells in named):
+        return None
+    fewest = m.group("end").lower() in ("fewest", "least")
+    ranked = sorted(
+        ((float(cells[at].strip().replace(",", "")), cells[name_at].strip(), n) for n, cells in named),
+        key=lambda r: r[0] if fewest else -r[0],
+    )
+    if ranked[0][0] == ranked[1][0]:
+        return None
+    value, name, number = ranked[0]
+    runners = ", ".join(f"{who} ({v:,.10g})" for v, who, _ in ranked[1:4])
+    return (
+        f"{name}\nFound: the row with the {'least' if fewest else 'greatest'} '{columns[at].strip()}' (the column "
+        f"'{verb}' names): {value:,.10g} (line {number:,}), among {len(ranked):,} rows; next: {runners}."
+    )
 
 
 def uncounted_superlative(state: dict[str, Any], query: str) -> tuple[str, list[tuple[Any, int]]] | None:
@@ -11658,6 +11711,26 @@ def aligned_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
     one line in one column, or a line ending in a sentence's end."""
     if len(block) < 3:
         return None
+    lined = _lined_up_table(block)
+    return lined if lined is not None else _word_table(block)
+
+
+def _word_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
+    """(header, rows) of a table whose header puts one blank between two of its names ('Pos Team    P  W  L  Pts',
+    audit 87 v14): read word by word, when the header has 4+ words and no digit and every line below has a digit and
+    exactly as many words (a two-word cell, 'Man Utd', makes it none: which column it fills is a guess)."""
+    header = block[0].split()
+    if len(header) < 4 or any(ch.isdigit() for ch in block[0]) or any(not line.strip() for line in block):
+        return None
+    rows = [line.split() for line in block[1:]]
+    if any(len(row) != len(header) or not re.search(r"\d", " ".join(row)) for row in rows):
+        return None
+    if any(line.rstrip().endswith((".", "!", "?")) for line in block[1:]):
+        return None
+    return header, rows
+
+
+def _lined_up_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
     spans = [(m.start(), m.end(), m.group()) for m in _ALIGNED_GAP.finditer(block[0].expandtabs())]
     if len(spans) < 3 or any(ch.isdigit() for ch in block[0]) or any(not line.strip() for line in block):
         return None
