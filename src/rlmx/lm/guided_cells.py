@@ -3077,6 +3077,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         if grouped is None:
             continue  # "80" where the unit writes "(80, 24)" and "(80, 25)": which pair is anyone's guess
         core = _with_its_sign(_whole_date(grouped, text), text)
+        if core != grouped and _reply_date_differs(grouped, core, line):
+            continue  # "Mon 3 June" read where the unit writes "5 June": its month is no leave to give the 5th
         if which_option:
             core = _as_option(core, text)  # "-T", as the unit writes it, not the letter "T"
         if _cuts_a_token(core, text):
@@ -3684,6 +3686,20 @@ _YEARLESS_DATE = re.compile(
     rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+{_MONTH}\b|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?![:.]?\d))", re.I
 )
 """A date with no year: "12 June", "12th of June", "June 12" (a birthday, a yearly event, a date of this year)."""
+
+
+def _reply_date_differs(core: str, grown: str, reply: str) -> bool:
+    """Whether the reply writes `core` (a month, a day, a year) inside a date of its own whose numbers the unit's
+    whole date `grown` (`_whole_date`) does not all hold: the reply's "Mon 3 June" is no "5 June", though both
+    say June (audit 87 v16: a diary's follow-up line gave the 5th for the reader's right 3rd)."""
+    mentions = [m.span() for m in re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", reply, re.I)]
+    said = {int(n) for n in re.findall(r"\d+", grown)}
+    for pattern in (_DATE, _YEARLESS_DATE):
+        for date in pattern.finditer(reply):
+            inside = any(date.start() <= a and b <= date.end() for a, b in mentions)
+            if inside and not {int(n) for n in re.findall(r"\d+", date.group(0))} <= said:
+                return True
+    return False
 
 
 def _whole_date(core: str, text: str) -> str:
@@ -5955,6 +5971,12 @@ _VERB_SUPERLATIVE = re.compile(
 """A superlative of a deed with no noun after it, "Which user posted most?", "Who wrote the most?", "Which station
 was used most often?" (a passive participle after its auxiliary, audit 86c v10): the rows per value of the doer's
 column counted, each row one deed (audit 85 v01: the README's own forum question)."""
+_TALLY_COLUMN = re.compile(
+    r"(?i)(?:\w+[_\s-])?(?:count|counts|times|frequency|freq|tally|visits|uses|bookings|orders|qty|quantity"
+    r"|occurrences|hits)|(?:number|no|num|n)[_\s.-]*of[_\s-]\w+"
+)
+"""A number column that says how many times a row's thing happened ('count', 'times', 'visits', 'n_of_uses'):
+"most often" over such rows is no count of rows (audit 87 v13)."""
 _NO_DEED_VERBS = frozenset(
     "is are was were be been has have had does do did can could will would should may might must "
     "spent spend spends paid pays pay cost costs earned earns owed owes raised donated charged billed sold bought "
@@ -6266,6 +6288,7 @@ def column_extreme(state: dict[str, Any], query: str) -> str | None:
     if len(named) != 1:
         return None
     at = named[0]
+    rows = _item_rows(rows)  # a total or average row is no row of the column (audit 87 v11)
     cells = [(n, c[at].strip()) for n, c in rows if at < len(c) and c[at].strip()]
     if len(cells) < 2 or any(not _AMOUNT.fullmatch(cell) for _, cell in cells):
         return None  # a date, a word or an amount with a unit: no plain number to compare
@@ -6428,7 +6451,60 @@ def superlative_answer(state: dict[str, Any], query: str) -> str | None:
     items of a list column Y names, or the amounts a numeric column Y gives, summed). None when the question is not
     one, when no field or column names X, or when the text gives no count of Y (see `uncounted_superlative`)."""
     found = _superlative(state, query)
+    if found is None:
+        return _verb_column_row(state, query)
     return found if isinstance(found, str) else None
+
+
+_AUXILIARIES = frozenset(
+    "is are was were be been has have had does do did can could will would should may might must".split()
+)
+
+
+def _verb_column_row(state: dict[str, Any], query: str) -> str | None:
+    """ "Which team won the most?", "Who sold the least?" (a verb of an amount, `_NO_DEED_VERBS`, and no noun after
+    it) over a table with one row per thing: the row whose number in the column the verb names (`W` of a league
+    table, `Sold`) is the greatest or least, named by the asked noun's column (for "who", a doer's column, else the
+    first column of words). None when no one number column is so named, the names repeat over rows (a sum or a
+    count would then be a guess), a cell of the column is no plain number, or two rows tie (audit 87 v14)."""
+    m = _VERB_SUPERLATIVE.match(" ".join(query.split()))
+    verb = m.group("verb").lower() if m is not None else ""
+    if m is None or verb not in _NO_DEED_VERBS or verb in _AUXILIARIES:
+        return None
+    table = _column_text_rows(state) or _prose_table(state)
+    if table is None:
+        return None
+    columns, rows = table[0], _item_rows(table[1])
+    at = _column_for(verb, columns)
+    if at is None or _not_numeric(rows, at) or len(rows) < 2:
+        return None
+    noun = m.group("noun")
+    if noun:
+        name_at = _column_for(noun, columns)
+    else:
+        name_at = _named_column(columns, _DOER_COLUMNS, rows)
+        if name_at is None:
+            name_at = next((i for i in range(len(columns)) if i != at and _not_numeric(rows, i)), None)
+    if name_at is None or name_at == at or not _not_numeric(rows, name_at):
+        return None
+    named = [(n, cells) for n, cells in rows if max(at, name_at) < len(cells) and cells[name_at].strip()]
+    if len(named) != len(rows) or len({cells[name_at].strip() for _, cells in named}) != len(named):
+        return None
+    if any(not _AMOUNT.fullmatch(cells[at].strip()) for _, cells in named):
+        return None
+    fewest = m.group("end").lower() in ("fewest", "least")
+    ranked = sorted(
+        ((float(cells[at].strip().replace(",", "")), cells[name_at].strip(), n) for n, cells in named),
+        key=lambda r: r[0] if fewest else -r[0],
+    )
+    if ranked[0][0] == ranked[1][0]:
+        return None
+    value, name, number = ranked[0]
+    runners = ", ".join(f"{who} ({v:,.10g})" for v, who, _ in ranked[1:4])
+    return (
+        f"{name}\nFound: the row with the {'least' if fewest else 'greatest'} '{columns[at].strip()}' (the column "
+        f"'{verb}' names): {value:,.10g} (line {number:,}), among {len(ranked):,} rows; next: {runners}."
+    )
 
 
 def uncounted_superlative(state: dict[str, Any], query: str) -> tuple[str, list[tuple[Any, int]]] | None:
@@ -6489,7 +6565,7 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
     table = _column_text_rows(state) or _prose_table(state)
     if table is None:
         return None
-    columns, rows = table
+    columns, rows = table[0], _item_rows(table[1])  # a total or average row ranks with no item (audit 87 v11)
     source_of = next(  # the record file `table` was read from: the first whose columns are described
         (
             src[0]
@@ -6509,6 +6585,22 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
     count_at = None if rows_asked else _column_for_words(words, columns)
     doing = _SUPERLATIVE.match(" ".join(query.split()))
     verb = doing.group(2).strip().lower() if doing is not None else ""
+    deed_verb = _VERB_SUPERLATIVE.match(" ".join(query.split())) if doing is None else None
+    if often and deed_verb is not None:
+        # "Which room was booked most often?" over a `bookings` column: each row gives how many times, so the
+        # column is summed, never the rows counted (audit 87 v13: B's three rows of 0, 0 and 1 beat A's 3 and 2)
+        by_deed = _column_for(deed_verb.group("verb").lower(), columns)
+        if (
+            by_deed is not None
+            and _column_for(noun, columns) != by_deed
+            and not _not_numeric(rows, by_deed)
+            and not _ID_COLUMN.fullmatch(columns[by_deed].strip())
+        ):
+            rows_asked, count_at = False, by_deed
+    if often and count_at is None:
+        tallies = [i for i, c in enumerate(columns) if _TALLY_COLUMN.fullmatch(c.strip()) and not _not_numeric(rows, i)]
+        if tallies:
+            return None  # a `count` or `times` column: a row may stand for many times, or for none
     if count_at is None and not rows_asked and re.fullmatch(r"[a-z]{3,}", verb) and verb not in ENGLISH_STOPWORDS:
         # "Which team lost the most games?" over a `Lost` column: the verb names the column, "games" is what its
         # numbers count (audit 86 v05); a number column only, so "wrote the most books" over `Wrote` text is none
@@ -6736,14 +6828,33 @@ _UNIT_PRICE_COLUMN = re.compile(r"(?i)\b(?:price|rate|each|per\s+\w+|unit\s+cost
 _LINE_TOTAL_WORDS = re.compile(r"(?i)\b(?:total|amount|sum|subtotal|line)\b")
 
 
+_SUMMARY_ROW = re.compile(
+    rf"(?i)^\W*(?:[a-z]+\s+){{1,2}}totals?\W*$"
+    rf"|^\W*(?:(?:{_TOTAL_QUALIFIER}|team|class|group|squad|league|column|all)\s+){{0,2}}(?:average|avg\.?|mean|median)\W*$"
+    rf"|^\W*(?:{_TOTAL_QUALIFIER}\s+)?(?:average|avg\.?|mean|median)(?:\s*(?::|\(|\s[-–—]\s|(?:per|of|for)\s).*)?$"
+)
+"""A cell that makes its row a summary of the rows above, no item, besides `_TOTAL_ROW`: a total named by what
+it totals ('Team total', 'Class total'), an average, mean or median ('Average', 'Mean (all)', 'Average per
+player'); audit 87 v11: 'Team total,10' was the greatest number of goals."""
+
+
+def _summary_row(cells: list[str]) -> bool:
+    """Whether a row's cells of words say it sums up the others: any cell a `_TOTAL_ROW` label, or its first
+    filled cell, its label, a `_SUMMARY_ROW` or `_BALANCE_ROW` one (only there: 'average' is also a rating a
+    column may give, 'Balance' a kind of entry)."""
+    words = [c.strip() for c in cells if c.strip() and not _AMOUNT.fullmatch(c.strip())]
+    if any(_TOTAL_ROW.match(c) for c in words):
+        return True
+    first = next((c.strip() for c in cells if c.strip()), "")
+    return bool(first) and first in words and bool(_SUMMARY_ROW.match(first) or _BALANCE_ROW.match(first))
+
+
 def _item_rows(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
     """The rows that are items: a row whose cell of words says it totals the others ('Total,445,', `_TOTAL_ROW`)
-    is none, summed or ranked with them it counts its items twice and tops every ranking (audit 83 v07)."""
-    return [
-        (n, cells)
-        for n, cells in rows
-        if not any(c.strip() and not _AMOUNT.fullmatch(c.strip()) and _TOTAL_ROW.match(c.strip()) for c in cells)
-    ]
+    is none, summed or ranked with them it counts its items twice and tops every ranking (audit 83 v07); nor is an
+    average or a team's total ('Average,34.7', 'Team total,10', `_SUMMARY_ROW`, audit 87 v11) or a balance carried
+    over ('Opening balance', `_BALANCE_ROW`)."""
+    return [(n, cells) for n, cells in rows if not _summary_row(cells)]
 
 
 _SIGNED_AMOUNT = re.compile(
@@ -8088,11 +8199,16 @@ def _row_amount_of(line: str, money: bool) -> tuple[str, float] | None:
         if size is None or label is None:
             return None
         return f"{label.group(1).strip()} ({label.group(2).strip().rstrip('.')})", float(size.group(1).replace(",", ""))
-    amounts = _MONEY_AMOUNT.findall(line)
-    if not amounts:
+    found = list(_MONEY_AMOUNT.finditer(line))
+    if not found:
         return None
-    if len(amounts) > 1:
+    if len(found) > 1:
         raise ValueError(line)
+    if re.search(r"(?:^|[\s:(])[-−–]$", line[: found[0].start()]):
+        # 'Refund: -£20': a credit among costs, read without its sign it is a cost of £20 (audit 87 v12); which
+        # item is cheapest is then not told (a spaced dash, 'Oil - £45', is a separator and no sign)
+        raise ValueError(line)
+    amounts = [found[0].group(0)]
     value = float(re.sub(r"[^\d.]", "", amounts[0]) or "nan")
     dated = re.match(r"^\s*(?:[-*•]\s+)?(\d{4}-\d\d-\d\d|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})\b", line)
     name = label.group(1).strip() if label is not None else dated.group(1) if dated else _BULLET.sub("", line).strip()
@@ -8243,7 +8359,20 @@ _ASKS_DAY_EXTREME = re.compile(
     r"(?:\s+(?:of|in|on|during|for)\s+(?:the|this)\s+(?:week|forecast|period|month))?\s*[?.!]*\s*$"
 )
 """'Which day will be the warmest?', 'What is the highest temperature of the week?': over a forecast's day lines."""
-_TEMPERATURE = r"(-?\d+(?:\.\d+)?)\s?°\s?[CF]?"
+_TEMPERATURE = r"((?:(?<![\w.])[-−–]|\bminus\s)?\d+(?:\.\d+)?)\s?°\s?[CF]?"
+"""A temperature with its sign: 'High -4°C', 'low −2 °C' (a Unicode minus), 'minus 3°C' (audit 87 v12: the sign was
+read as a separator and -4 became 4)."""
+_TEMPERATURE_LEAD = r"[^\w\-−–]{0,3}"
+"""What may stand between 'High' and its temperature ('High: ', 'high of' aside): never the minus sign itself."""
+
+
+def _signed_number(said: str) -> float:
+    """The value of a number as written, its sign kept: '-4' -> -4.0, '−2.5' (U+2212) -> -2.5, 'minus 3' -> -3.0,
+    '1,200' -> 1200.0. Raises ValueError on no number."""
+    text = said.strip()
+    negative = bool(re.match(r"(?i)^(?:[-−–]|minus\s)", text))
+    value = float(re.sub(r"(?i)^(?:[-−–]|minus)\s*", "", text).replace(",", ""))
+    return -value if negative else value
 
 
 def day_extreme(state: dict[str, Any], query: str) -> str | None:
@@ -8263,9 +8392,9 @@ def day_extreme(state: dict[str, Any], query: str) -> str | None:
     elif re.search(r"wettest|rainiest|driest|rain", word):
         pattern, what = r"(?i)(?:rain\w*|precipitation|showers?)\D{0,20}?(\d+(?:\.\d+)?)\s?%", "chance of rain"
     elif re.search(r"\blow\b|lowest|minimum|coldest|coolest", word) and not re.search(r"\bhigh\b", word):
-        pattern, what = rf"(?i)\b(?:low|min(?:imum)?)\W{{0,3}}{_TEMPERATURE}", "low temperature"
+        pattern, what = rf"(?i)\b(?:low|min(?:imum)?){_TEMPERATURE_LEAD}{_TEMPERATURE}", "low temperature"
     else:
-        pattern, what = rf"(?i)\b(?:high|max(?:imum)?)\W{{0,3}}{_TEMPERATURE}", "high temperature"
+        pattern, what = rf"(?i)\b(?:high|max(?:imum)?){_TEMPERATURE_LEAD}{_TEMPERATURE}", "high temperature"
     days: list[tuple[int, str, float, str]] = []
     for source in state["sources"]:
         for n, line in enumerate(str(source[1]).split("\n"), 1):
@@ -8276,7 +8405,7 @@ def day_extreme(state: dict[str, Any], query: str) -> str | None:
             if len(values) != 1:
                 return None  # a day line with no such value, or two: which is the day's is not told
             day = re.split(r"\s*[:\u2013-]\s", line.strip(), maxsplit=1)[0]
-            days.append((n, day, float(values[0].group(1)), values[0].group(0).strip()))
+            days.append((n, day, _signed_number(values[0].group(1)), values[0].group(0).strip()))
     if len(days) < 2:
         return None
     best = (max if most else min)(value for _, _, value, _ in days)
@@ -8284,7 +8413,11 @@ def day_extreme(state: dict[str, Any], query: str) -> str | None:
     if len(top) != 1:
         return None  # a tie: no one day is the answer
     n, day, said = top[0]
-    answer = day if m.group("which") else re.sub(r"(?i)^(?:high|low|max(?:imum)?|min(?:imum)?)\W*", "", said)
+    answer = (
+        day
+        if m.group("which")
+        else re.sub(rf"(?i)^(?:high|low|max(?:imum)?|min(?:imum)?){_TEMPERATURE_LEAD}", "", said)
+    )
     return (
         f"{answer}\nCompared: the {what} of each of the {len(days)} day lines; line {n} ({day}) has the "
         f"{'greatest' if most else 'least'}: {said}."
@@ -8315,6 +8448,10 @@ def row_superlative(state: dict[str, Any], query: str) -> str | None:
                 blocks.append((title, rows))
             title, rows, spoiled = (line if heading else ""), [], False
             continue
+        labelled = _LABELLED_LINE.match(line)
+        named = labelled.group(1) if labelled is not None else _MONEY_AMOUNT.sub("", _BULLET.sub("", line))
+        if rows and _summary_row([named]):
+            continue  # 'Total: £650' under the items sums them up, ranked with them it tops them (audit 87 v11)
         try:
             got = _row_amount_of(line, money)
         except ValueError:
@@ -11574,6 +11711,26 @@ def aligned_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
     one line in one column, or a line ending in a sentence's end."""
     if len(block) < 3:
         return None
+    lined = _lined_up_table(block)
+    return lined if lined is not None else _word_table(block)
+
+
+def _word_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
+    """(header, rows) of a table whose header puts one blank between two of its names ('Pos Team    P  W  L  Pts',
+    audit 87 v14): read word by word, when the header has 4+ words and no digit and every line below has a digit and
+    exactly as many words (a two-word cell, 'Man Utd', makes it none: which column it fills is a guess)."""
+    header = block[0].split()
+    if len(header) < 4 or any(ch.isdigit() for ch in block[0]) or any(not line.strip() for line in block):
+        return None
+    rows = [line.split() for line in block[1:]]
+    if any(len(row) != len(header) or not re.search(r"\d", " ".join(row)) for row in rows):
+        return None
+    if any(line.rstrip().endswith((".", "!", "?")) for line in block[1:]):
+        return None
+    return header, rows
+
+
+def _lined_up_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
     spans = [(m.start(), m.end(), m.group()) for m in _ALIGNED_GAP.finditer(block[0].expandtabs())]
     if len(spans) < 3 or any(ch.isdigit() for ch in block[0]) or any(not line.strip() for line in block):
         return None
