@@ -2309,6 +2309,15 @@ _SAME_ATTRIBUTES = (
     "registration reg",
     "language written_in",
     "timeout timed_out",
+    # a rate's period, as an adjective or as "per"/"a" and its noun ("monthly rent" over "£950 per month", "rate
+    # per hour" over "Hourly rate: £25"; review 87 v15)
+    "hourly hour hours hr per_hour",
+    "daily day days per_day",
+    "weekly week weeks wk per_week",
+    "monthly month months mo pcm per_month",
+    "annual annually yearly year years annum per_year per_annum",
+    "nightly night nights per_night",
+    "quarterly quarter quarters per_quarter",
 )
 _SAME_ATTRIBUTE = {w: frozenset(g.split()) - {w} for g in _SAME_ATTRIBUTES for w in g.split()}
 """Words that name the same attribute (a column may be `writer` for the author, `town` for the city, `tel` for the
@@ -3580,6 +3589,23 @@ def _value_of_the_asked_label(core: str, text: str, query: str) -> bool:
 
 _AMOUNT_IN_TEXT = re.compile(r"(?<![\w.,])[£$€¥₹]?\d+(?:[.,]\d+)*(?:[a-zA-Z%]{1,3}\b)?")
 _PER_ASKED = re.compile(r"(?i)\bper\s+([a-z][\w-]*)")
+_PERIODS = {
+    word: period
+    for period, words in (
+        ("hour", "hour hours hr hrs hourly"),
+        ("day", "day days daily"),
+        ("week", "week weeks wk wks weekly"),
+        ("month", "month months mo mth pcm monthly"),
+        ("year", "year years yr yrs annum annual annually yearly"),
+        ("night", "night nights nightly"),
+        ("quarter", "quarter quarters quarterly"),
+    )
+    for word in words.split()
+}
+"""A rate's period by each word that says it, a noun, its abbreviation or its adjective ("monthly", "pcm", "/mo"
+-> "month"): "the monthly rent" asks the amount the text writes "per month", "a month" or "/mo" (review 87 v15)."""
+_PERIOD_BY_STEM = {stem(word): period for word, period in _PERIODS.items()}
+_PERIOD_ADJECTIVE = re.compile(r"(?i)\b(hourly|daily|weekly|monthly|annual|annually|yearly|nightly|quarterly)\b")
 _MOST_WORDS = re.compile(r"(?i)\b(?:maximum|max|up to|at most|no more than|capped at)\b")
 _LEAST_WORDS = re.compile(r"(?i)\b(?:minimum|min|at least|no less than)\b")
 _ASKED_BOUNDS = (
@@ -3604,13 +3630,23 @@ def _tied_to_the_asked(core: str, text: str, query: str) -> bool:
     if (number and not mine) or len(amounts) < 2:
         return True
     rates = [m.group(1).lower() for m in _PER_ASKED.finditer(query)]
+    rates += [m.group(1).lower() for m in _PERIOD_ADJECTIVE.finditer(query)]
     bounds = [written for written, asking in _ASKED_BOUNDS if asking.search(query)]
 
     def rate_of(a: re.Match[str]) -> set[str]:
-        chain = re.match(r"\s*(?:(?:per|/)\s*(?:[\w-]+\s+){0,2}?([\w-]+)\s*)+", text[a.end() : a.end() + 60], re.I)
-        if chain is None:
-            return set()
-        return {w.lower() for w in re.findall(r"(?i)(?:per|/)\s*(?:[\w-]+\s+){0,2}?([\w-]+)", chain.group())}
+        # "£950 per month", "£950 a month", "£950/mo", "25p per day per item"; and a period's adjective earlier in
+        # the amount's own clause ("Hourly rate: £25", "a daily cap of £8.90")
+        per = r"(?:per\b|/|an?\s+(?=[a-z]+\b))"
+        chain = re.match(rf"\s*(?:{per}\s*(?:[\w-]+\s+){{0,2}}?([\w-]+)\s*)+", text[a.end() : a.end() + 60], re.I)
+        said = {m.group(1).lower() for m in re.finditer(r"(?i)^\s*(\w+)", text[a.end() :]) if m.group(1) in _PERIODS}
+        if chain is not None:
+            said = {w.lower() for w in re.findall(rf"(?i){per}\s*(?:[\w-]+\s+){{0,2}}?([\w-]+)", chain.group())}
+        since = max((b.end() for b in amounts if b.end() <= a.start()), default=0)
+        clause = re.split(r"[,.;!?\n]\s", text[since : a.start()])[-1]
+        return said | {m.group(1).lower() for m in _PERIOD_ADJECTIVE.finditer(clause)}
+
+    def same_rate(written: str, asked: str) -> bool:
+        return _PERIODS.get(written, stem(written)) == _PERIODS.get(asked, stem(asked))
 
     def bound_of(a: re.Match[str], bound: re.Pattern[str]) -> bool:
         before = text[: a.start()]
@@ -3619,7 +3655,7 @@ def _tied_to_the_asked(core: str, text: str, query: str) -> bool:
         return bool(bound.search(before[since:][-40:]))
 
     for rate in rates:
-        tied = [a for a in amounts if any(stem(w) == stem(rate) for w in rate_of(a))]
+        tied = [a for a in amounts if any(same_rate(w, rate) for w in rate_of(a))]
         if tied and not any(a in tied for a in mine):
             return False
     for bound in bounds:
@@ -3712,7 +3748,10 @@ def _cuts_a_token(core: str, text: str) -> bool:
     `^[a-z]*$`)."""
     places = _places(core, text)
     return bool(places) and all(
-        re.match(r"[./@:_~+=-]\w|[\[\]^$*?\\|{}]", text[p.end() : p.end() + 2])
+        (
+            re.match(r"[./@:_~+=-]\w|[\[\]^$*?\\|{}]", text[p.end() : p.end() + 2])
+            and not (re.search(r"\d$", core) and _PER_UNIT.match(text, p.end()))
+        )
         or (
             re.search(r"(?:\w[./@:_~+=]|(?<![\w.])\.|[\[\]^$*?\\|{}])$", text[max(p.start() - 2, 0) : p.start()])
             and not _AFTER_A_CURRENCY.search(text[max(p.start() - 2, 0) : p.start()] + core[:1])
@@ -3721,6 +3760,9 @@ def _cuts_a_token(core: str, text: str) -> bool:
     )
 
 
+_PER_UNIT = re.compile(r"/[A-Za-z]{1,4}\b(?![/.@-]\w)")
+"""A rate's unit written after its amount's slash ("£3/hr", "£950/mo", "20p/kWh"): the amount is a whole token,
+not a piece of a path (review 87 v15)."""
 _CURRENCY = "$€£¥₹"
 _AFTER_A_CURRENCY = re.compile(rf"(?:^|[^\w$])[{_CURRENCY}]\d$")
 """A number right after a currency sign that opens its token ("$12,500", "€900"): an amount, not a piece of a
@@ -4162,7 +4204,8 @@ def _tied_to_another_verb(core: str, text: str, query: str) -> bool:
 def _says_asked(word: str, asked: set[str]) -> bool:
     """Whether a text word says one of the question words' stems `asked` (`_stem_matches`: "freezes" for "frozen")."""
     written = stem(word.lower())
-    return any(_stem_matches(a, written) for a in asked)
+    period = _PERIOD_BY_STEM.get(written)  # "per day" says the question's "daily" (review 87 v15)
+    return any(_stem_matches(a, written) or (period and _PERIOD_BY_STEM.get(a) == period) for a in asked)
 
 
 def _places(core: str, text: str) -> list[re.Match[str]]:

@@ -1,0 +1,35 @@
+"""Yes/no, values, clocks and fields of the guided root (review 87 v01-v04, v15, v17, v18): a rate's period asked
+as an adjective, a value set by a passive verb, bullets that settle yes/no, crontab and setting questions, dotted
+a.m./p.m., a form field's whole value and a header history entry of another definition."""
+
+from __future__ import annotations
+
+import pytest
+
+from guided_stub import ask, first_line
+
+HEDGE = "No short answer could be verified"
+
+# v15: a rate's period, said as an adjective or as "per"/"a"/"/" and its noun, is the same period
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "value"),
+    [
+        ("Lease summary. Our flat costs £720 per month, paid on the 1st.", "What is the monthly cost?", "£720"),
+        ("The cottage is let at a rate of £480 a week in summer.", "What is the weekly rate?", "£480"),
+        ("Pay: €41,500 per annum plus pension.", "What is the yearly pay?", "€41,500"),
+        ("Daily fee: $12\nLate fee: $5\n", "What is the fee per day?", "$12"),
+        ("Flat in Partick. Rent: £610/mo, bills extra.", "What is the monthly rent?", "£610"),
+        ("Tickets cost £2.10 per ride, with a cap of £6.40 per day.", "What is the daily cap?", "£6.40"),
+    ],
+)
+def test_a_rates_period_as_adjective_or_per_noun_is_one_period(text: str, question: str, value: str) -> None:
+    assert first_line(ask(text, question, value)) == value
+
+
+def test_the_amount_of_another_period_is_no_answer() -> None:
+    text = "Storage unit price: £55 per week, or £2,600 per year if paid up front."
+    assert first_line(ask(text, "What is the yearly price of the storage unit?", "£55")).startswith(HEDGE)
+    assert first_line(ask(text, "What is the yearly price of the storage unit?", "£2,600")) == "£2,600"
+    assert first_line(ask("Storage unit price: £2,600 per year.", "What is the monthly price?", "£2,600")) != "£2,600"
