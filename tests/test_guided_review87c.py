@@ -33,3 +33,25 @@ def test_the_amount_of_another_period_is_no_answer() -> None:
     assert first_line(ask(text, "What is the yearly price of the storage unit?", "£55")).startswith(HEDGE)
     assert first_line(ask(text, "What is the yearly price of the storage unit?", "£2,600")) == "£2,600"
     assert first_line(ask("Storage unit price: £2,600 per year.", "What is the monthly price?", "£2,600")) != "£2,600"
+
+
+# v01: a value a change sets ("was cut to", "was fixed at", "rose to") is the value now; only words that mark a
+# value no longer true ("previously", "used to be") make it a former one
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "verdict"),
+    [
+        ("The storage quota was doubled to 200 GB in March.", "Is the storage quota above 150 GB?", "Yes"),
+        ("Membership was cut to 15 EUR a year.", "Is membership under 20 EUR a year?", "Yes"),
+        ("The deposit was fixed at 800 EUR last spring.", "Is the deposit more than 900 EUR?", "No"),
+        ("The bus fare rose to 3 EUR last month.", "Is the bus fare over 2 EUR?", "Yes"),
+    ],
+)
+def test_a_value_a_change_sets_is_the_value_now(text: str, question: str, verdict: str) -> None:
+    assert first_line(ask(text, question)) == verdict
+
+
+def test_a_value_marked_no_longer_true_is_still_former() -> None:
+    for text in ("The deposit was previously fixed at 800 EUR.", "The deposit used to be set at 800 EUR."):
+        assert first_line(ask(text, "Is the deposit more than 900 EUR?")).startswith(HEDGE)

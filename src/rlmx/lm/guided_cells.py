@@ -11456,6 +11456,15 @@ old price of 20"), not the value now (audit 86 v01). "was"/"were" count only for
 tense: "Was the total over 100?" asks the value then."""
 
 
+_CHANGED_TO = re.compile(
+    r"(?i)\b(?:[a-z]+ed|set|cut|put|rose|risen|fell|fallen|grew|grown|went|gone|brought|frozen)\s+"
+    r"(?:up\s+|down\s+|back\s+)?(?:to|at)\s+(?:about\s+|around\s+|roughly\s+)?[£$€¥₹]?\s*$"
+)
+"""The words of a change right before the value it sets ("was raised to ", "were set at ", "rose to £"): that
+value is the one now unless a word marks it no longer true ("previously", "used to be"); "was" and a date ("last
+year") say when it was changed (review 87 v01)."""
+
+
 def _own_number(text: str, subject: set[str] | None, *, asked_past: bool = False) -> tuple[float, int, int] | None:
     """The one number (value, start, end in `text`) that `text` states for the asked thing, or None when which one
     it is is a guess (audit 85 v04/v05). One number in `text` is it. Of several, only the clauses outside brackets
@@ -11470,6 +11479,9 @@ def _own_number(text: str, subject: set[str] | None, *, asked_past: bool = False
     numbers = _stated_numbers(text)
     if len(numbers) <= 1:
         former = [m for m in _STATED_WAS.finditer(text) if not (asked_past and m.group(0).lower() in ("was", "were"))]
+        if numbers and _CHANGED_TO.search(text[: numbers[0][1]]):
+            # "was raised to 50 GB last year": the change's own "was" and its date set the value now (review 87 v01)
+            former = [m for m in former if not re.fullmatch(r"(?i)was|were|last \w+", m.group(0))]
         return numbers[0] if numbers and not former else None
     clauses: list[tuple[int, int]] = []  # outside brackets
     depth = start = 0
