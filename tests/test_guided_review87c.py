@@ -55,3 +55,24 @@ def test_a_value_a_change_sets_is_the_value_now(text: str, question: str, verdic
 def test_a_value_marked_no_longer_true_is_still_former() -> None:
     for text in ("The deposit was previously fixed at 800 EUR.", "The deposit used to be set at 800 EUR."):
         assert first_line(ask(text, "Is the deposit more than 900 EUR?")).startswith(HEDGE)
+
+
+# v04: a clock keeps the a.m./p.m. the text writes after it, dotted or not
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "reply", "clock"),
+    [
+        ("The ferry sails at 10:15 p.m. from pier 2.", "What time does the ferry sail?", "10:15 p.m.", "10:15 p.m."),
+        ("Surgery opens at 7.30 a.m. on weekdays.", "What time does surgery open?", "7.30 a.m.", "7.30 a.m."),
+        ("Karaoke starts at 9 P.M. on Fridays.", "What time does karaoke start?", "9 P.M.", "9 P.M."),
+        ("The ferry sails at 10:15 p.m. from pier 2.", "What time does the ferry sail?", "10:15", "10:15 p.m."),
+    ],
+)
+def test_a_clock_keeps_its_dotted_meridiem(text: str, question: str, reply: str, clock: str) -> None:
+    assert first_line(ask(text, question, reply)) == clock
+
+
+def test_the_other_events_dotted_clock_is_still_refused() -> None:
+    text = "Doors open at 6 p.m. and the quiz begins at 7 p.m."
+    assert first_line(ask(text, "What time does the quiz begin?", "6 p.m.")).startswith(HEDGE)

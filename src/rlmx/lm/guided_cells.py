@@ -3085,7 +3085,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         grouped = _whole_group(whole_core, text, query)
         if grouped is None:
             continue  # "80" where the unit writes "(80, 24)" and "(80, 25)": which pair is anyone's guess
-        core = _with_its_sign(_whole_date(grouped, text), text)
+        core = _with_its_meridiem(_with_its_sign(_whole_date(grouped, text), text), text, line)
         if which_option:
             core = _as_option(core, text)  # "-T", as the unit writes it, not the letter "T"
         if _cuts_a_token(core, text):
@@ -3867,6 +3867,28 @@ def _constants_named(state: dict[str, Any], unit: dict[str, Any]) -> list[str]:
 def _text_lines(state: dict[str, Any]) -> list[str]:
     """The non-empty lines of every source, as the text writes them."""
     return [line for source in state["sources"] for line in source[1].split("\n") if line.strip()]
+
+
+_MERIDIEM_AFTER = r"(\s*([ap])(?:\.\s?m\.?|m))(?!\w)"
+"""An a.m./p.m. after a clock: "pm", "p.m.", "p. m." ("2 pm." ends its sentence: its dot is no part of it)."""
+
+
+def _with_its_meridiem(core: str, text: str, line: str) -> str:
+    """`core`, a clock ("11:40", "8", or cut inside its mark: "8 p"), with the a.m./p.m. the unit writes after it
+    ("11:40 p.m.", "8 P.M."): the mark the reply's `line` gives it, else the one every place the unit writes that
+    clock gives it. A bare "11:40" reads as morning, and "p.m." is words a reply's punctuation cuts (review 87
+    v04). Anything else is returned as it is."""
+    bare = re.fullmatch(r"(?i)((?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?)(?:\s*[ap]\.?(?:\s?m\.?)?)?", core.strip())
+    if bare is None:
+        return core
+    clock = bare.group(1)
+    start = rf"(?<![\w.:,£$€]){re.escape(clock)}"
+    said = re.search(start + _MERIDIEM_AFTER, line, re.IGNORECASE)
+    places = list(re.finditer(rf"{start}(?![\w:]|[.,]\d){_MERIDIEM_AFTER}?", text, re.IGNORECASE))
+    marks = {(p.group(2) or "").lower() for p in places}
+    letter = said.group(2).lower() if said else marks.pop() if len(marks) == 1 else ""
+    written = next((p for p in places if (p.group(2) or "").lower() == letter and letter), None)
+    return clock + written.group(1) if written else core
 
 
 def _a_clocks_half(piece: list[str]) -> bool:
