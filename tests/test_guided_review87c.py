@@ -76,3 +76,27 @@ def test_a_clock_keeps_its_dotted_meridiem(text: str, question: str, reply: str,
 def test_the_other_events_dotted_clock_is_still_refused() -> None:
     text = "Doors open at 6 p.m. and the quiz begins at 7 p.m."
     assert first_line(ask(text, "What time does the quiz begin?", "6 p.m.")).startswith(HEDGE)
+
+
+# v02: a bullet item settles a yes/no question that asks whether a thing is let in or there, in a file of bullets
+# alone too; an item names the thing itself or its doer ("No smokers" for smoking), and may welcome it
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "verdict"),
+    [
+        ("Room\n\n- Ensuite\n- No smokers\n", "Are smokers allowed?", "No"),
+        ("Room\n\n- Ensuite\n- No smokers\n", "Is the room ensuite?", "Yes"),
+        ("Studio near the park, quiet street.\n\n- No smokers\n- Cats welcome\n", "Is smoking allowed?", "No"),
+        ("Studio near the park, quiet street.\n\n- No smokers\n- Cats welcome\n", "Are cats allowed?", "Yes"),
+        ("Studio near the park, quiet street.\n\n- Bike storage\n- No parking\n", "Is parking available?", "No"),
+        ("Studio near the park, quiet street.\n\n- Bills included\n- No parking\n", "Are bills included?", "Yes"),
+    ],
+)
+def test_a_bullet_item_settles_whether_a_thing_is_allowed(text: str, question: str, verdict: str) -> None:
+    assert first_line(ask(text, question, verdict)) == verdict
+
+
+def test_a_bullet_welcoming_another_thing_settles_nothing() -> None:
+    text = "Studio near the park, quiet street.\n\n- No smokers\n- Cats welcome\n"
+    assert first_line(ask(text, "Are dogs allowed?", "Yes")) != "Yes"

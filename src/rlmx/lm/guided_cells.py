@@ -11172,7 +11172,7 @@ filter")."""
 _ALLOWANCE_WORDS = frozenset(
     stem(w)
     for w in "allowed allow permitted permit accepted accept welcome ok okay fine possible there any have keep bring "
-    "considered".split()
+    "considered available provided offered included".split()
 )
 """Words of a yes/no question that only ask whether a thing is let in or there ("Are pets allowed?", "Is there
 parking?"): a list item "No pets" settles them."""
@@ -11181,6 +11181,25 @@ _LIST_ITEM_NO = re.compile(
     r"\s*(?:[,;(-]\s*(?:sorry|thanks|thank you|please)\W*)?[.!]*\s*$"
 )
 """A list item that refuses a thing: "No pets, sorry", "No smoking", "No DSS please"."""
+_LIST_ITEM_YES = re.compile(
+    r"(?i)^\s*(?P<noun>[a-z][\w-]*)\s+(?:welcome|allowed|permitted|accepted|ok|okay|available|provided|included)"
+    r"[.!]*\s*$"
+)
+"""A list item that lets a thing in or says it is there: "Dogs welcome", "Parking available", "Bills included"
+(not "Pets considered", a maybe)."""
+
+
+def _a_listed_thing(noun: str, stems: list[str]) -> str | None:
+    """The stem of `stems` (a question's) that a list item's `noun` names, itself or as its doer ("smokers" for
+    "smoking": "No smokers" answers "Is smoking allowed?"), when every other stem only asks whether it is let in or
+    there (`_ALLOWANCE_WORDS`); None otherwise (review 87 v02)."""
+    key = stem(noun.lower())
+    named = [s for s in stems if key in (s, s + "r", s + "er")]
+    if not named or not all(s in named or s in _ALLOWANCE_WORDS for s in stems):
+        return None
+    return named[0]
+
+
 _LIST_ITEM_STATE = re.compile(r"(?i)^\s*(?P<un>un|non-?)?(?P<word>[a-z]{4,})[.!]*\s*$")
 """A list item that is one state word: "Unfurnished", "Furnished", "Non-smoking"."""
 
@@ -11202,7 +11221,7 @@ def listed_yes_no(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any
     lines = {str(source[0]): str(source[1]).split("\n") for source in state["sources"]}
     found: list[tuple[str, dict[str, Any]]] = []
     for unit in state["units"]:
-        text = unit["text"].strip()
+        text = _BULLET.sub("", unit["text"]).strip()  # (a file of bullets alone keeps them in its units)
         if len(text) > 40 or unit.get("fields"):
             continue
         written_lines = lines.get(str(unit.get("source")), [])
@@ -11211,9 +11230,13 @@ def listed_yes_no(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any
             continue  # a heading "Garden" over "There is none" is no feature: only a bullet item is
         refused = _LIST_ITEM_NO.match(text)
         if refused is not None:
-            noun = stem(refused.group("noun").lower())
-            if noun in stems and all(s == noun or s in _ALLOWANCE_WORDS for s in stems):
+            if _a_listed_thing(refused.group("noun"), stems) is not None:
                 found.append(("No", unit))
+            continue
+        welcome = _LIST_ITEM_YES.match(text)
+        if welcome is not None:
+            if _a_listed_thing(welcome.group("noun"), stems) is not None:
+                found.append(("Yes", unit))
             continue
         single = _LIST_ITEM_STATE.match(text)
         if single is None or len(content) > 3:
