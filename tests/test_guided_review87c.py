@@ -100,3 +100,41 @@ def test_a_bullet_item_settles_whether_a_thing_is_allowed(text: str, question: s
 def test_a_bullet_welcoming_another_thing_settles_nothing() -> None:
     text = "Studio near the park, quiet street.\n\n- No smokers\n- Cats welcome\n"
     assert first_line(ask(text, "Are dogs allowed?", "Yes")) != "Yes"
+
+
+# v03: a crontab count may name the jobs' state after the noun; an environment variable's flag is named after its
+# namespace ("APP_DEBUG" says debug)
+
+_CRONTAB = (
+    "MAILTO=admin@example.org\n"
+    "# nightly dump\n"
+    "15 1 * * * /opt/bin/dump.sh\n"
+    "#0 4 * * 6 /opt/bin/rotate.sh\n"
+    "*/5 * * * * /opt/bin/ping.sh\n"
+    "#30 2 1 * * /opt/bin/prune.sh\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "count"),
+    [
+        ("How many jobs are enabled?", "2"),
+        ("How many cron jobs are currently active?", "2"),
+        ("How many entries are commented out?", "2"),
+        ("How many jobs are disabled in the crontab?", "2"),
+    ],
+)
+def test_a_crontab_count_with_the_state_after_the_noun(question: str, count: str) -> None:
+    assert first_line(ask(_CRONTAB, question)) == count
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "verdict"),
+    [
+        ("SITE_MAINTENANCE=true\nSITE_NAME=shop\n", "Is maintenance enabled?", "Yes"),
+        ("WEB_CACHE=off\nWEB_PORT=8080\n", "Is cache on?", "No"),
+        ("CACHE=on\nWEB_CACHE=off\n", "Is cache on?", "Yes"),
+    ],
+)
+def test_an_environment_flag_after_its_namespace(text: str, question: str, verdict: str) -> None:
+    assert first_line(ask(text, question)) == verdict

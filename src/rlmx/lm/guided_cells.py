@@ -9414,13 +9414,15 @@ def _crontab(text: str) -> list[tuple[int, bool, str, str]] | None:
     return jobs if len(jobs) >= 2 else None
 
 
+_CRON_STATES = r"(?:active|enabled|scheduled|live|running|current|uncommented|disabled|inactive|commented(?:[\s-]out)?)"
 _CRON_COUNT = re.compile(
-    r"(?i)^\s*how\s+many\s+(?P<state>(?:active|enabled|scheduled|live|running|current|uncommented|disabled|"
-    r"inactive|commented(?:[\s-]out)?)\s+)?(?:cron\s*)?(?:jobs?|entries|tasks|schedules)\b"
+    rf"(?i)^\s*how\s+many\s+(?P<state>{_CRON_STATES}\s+)?(?:cron\s*)?(?:jobs?|entries|tasks|schedules)\b"
     r"(?:\s+(?:are|does|do|is)\s+(?:there|(?:in\s+)?(?:the|this)\s+(?:crontab|file)(?:\s+(?:have|run|hold))?|"
-    r"(?:scheduled|listed|defined|configured|set\s+up)))?\s*[?.!]*\s*$"
+    rf"(?:scheduled|listed|defined|configured|set\s+up)|(?:currently\s+|now\s+|still\s+)?(?P<after>{_CRON_STATES})"
+    r"(?:\s+(?:in\s+)?(?:the|this)\s+(?:crontab|file))?))?\s*[?.!]*\s*$"
 )
-"""'How many active cron jobs are there?', 'How many jobs are scheduled?', 'How many disabled jobs are there?'."""
+"""'How many active cron jobs are there?', 'How many jobs are scheduled?', 'How many disabled jobs are there?',
+'How many jobs are commented out?' (the state after the noun too: review 87 v03)."""
 
 
 def cron_job_count(state: dict[str, Any], query: str) -> str | None:
@@ -9433,7 +9435,7 @@ def cron_job_count(state: dict[str, Any], query: str) -> str | None:
     if m is None or len(crontabs) != 1:
         return None
     jobs = crontabs[0]
-    off = re.match(r"(?i)disabled|inactive|commented", (m.group("state") or "").strip()) is not None
+    off = re.match(r"(?i)disabled|inactive|commented", (m.group("state") or m.group("after") or "").strip()) is not None
     counted = [job for job in jobs if job[1] != off]
     others = [job for job in jobs if job[1] == off]
     shown = "; ".join(f"line {n}: {line[:60]}" for n, _, line, _ in counted[:10])
@@ -9596,16 +9598,24 @@ def setting_flags(state: dict[str, Any], query: str) -> list[tuple[str, str, int
     words = {stem(w) for w in _WORD.findall(asked.group("what").lower())} - frame
     frame |= {stem(w) for w in _FLAG_KEY_FRAME}
     negative = re.match(r"(?i)disabled|off|inactive|turned\s+off|switched\s+off", asked.group("state")) is not None
-    found = []
-    for match in _FLAG_LINE.finditer(texts[0]):
-        key = {
-            stem(w.lower()) for w in re.findall(r"[A-Za-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", match.group("key")))
-        }
-        if words and key - frame == words:
-            true = match.group("value").lower() in ("true", "yes", "on", "enabled")
-            number = texts[0].count("\n", 0, match.start()) + 1
-            section = _section_above(texts[0].split("\n"), number)
-            found.append(("Yes" if true != negative else "No", match.group(0).strip(), number, section))
+    found: list[tuple[str, str, int, str]] = []
+    # a key named as asked, else an environment variable's after its namespace ("APP_DEBUG" for "Is debug
+    # enabled?", review 87 v03), only when no key is named as asked
+    for prefixed in (False, True):
+        for match in _FLAG_LINE.finditer(texts[0]):
+            name = match.group("key")
+            parts = [stem(w.lower()) for w in re.findall(r"[A-Za-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", name))]
+            if prefixed:
+                if not re.fullmatch(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+", name):
+                    continue
+                parts = parts[1:]
+            if words and set(parts) - frame == words:
+                true = match.group("value").lower() in ("true", "yes", "on", "enabled")
+                number = texts[0].count("\n", 0, match.start()) + 1
+                section = _section_above(texts[0].split("\n"), number)
+                found.append(("Yes" if true != negative else "No", match.group(0).strip(), number, section))
+        if found:
+            break
     return found
 
 
