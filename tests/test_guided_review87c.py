@@ -138,3 +138,23 @@ def test_a_crontab_count_with_the_state_after_the_noun(question: str, count: str
 )
 def test_an_environment_flag_after_its_namespace(text: str, question: str, verdict: str) -> None:
     assert first_line(ask(text, question)) == verdict
+
+
+# v17: a reply naming someone else is no answer because the unit's own value shares one of its words
+
+
+@pytest.mark.parametrize(
+    ("reply", "question"),
+    [("Tomas Berg", "What is the full name?"), ("Tomas Berg", "What is the patient's name?")],
+)
+def test_another_persons_name_is_not_cut_to_a_shared_word(reply: str, question: str) -> None:
+    form = (
+        "Registration\nFull name: Ida Berg\nDate of birth: 12/02/1985\n"
+        "Next of kin name: Tomas Berg\nNext of kin phone: 0161 555\n"
+    )
+    assert first_line(ask(form, question, reply)) != "Berg"
+
+
+def test_a_name_the_unit_writes_whole_still_answers() -> None:
+    form = "Registration\nFull name: Ida Berg\nDate of birth: 12/02/1985\nNext of kin name: Tomas Berg\n"
+    assert first_line(ask(form, "What is the full name?", "Ida Berg")) == "Ida Berg"

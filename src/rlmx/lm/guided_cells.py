@@ -3037,14 +3037,20 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         leads.append(previous)
 
     cut_names: set[int] = set()  # pieces that a capitalised word of the question ended inside a name
+    others_names: set[int] = set()  # pieces of a name the unit does not write ("Lopez" of the reply's "Rui Lopez")
+    foreign = False  # whether the reply's word before is a name's word the unit does not write
     for token in tokens:
         word = token.group(0)
         if not _WORD.fullmatch(word):
             if word != "." or (len(previous) > 1 and previous.lower() not in _NAME_TITLES):
                 cut()  # (not in "Michael K. Johnson", "Mrs. Jones": a name goes on)
+                foreign = False
             continue
         index += 1
         run = next(((a, b) for a, b in runs if a <= index < b), None)
+        unwritten = run is None and _a_names_word(word) and stem(word.lower()) not in query_stems
+        if unwritten and pieces[-1] and pieces[-1][-1][:1].isupper():
+            others_names.add(len(pieces) - 1)
         if run is None or index == run[0]:
             cut()
         if run is not None and stem(word.lower()) in query_stems:
@@ -3053,6 +3059,9 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             cut()
         elif run is not None:
             pieces[-1].append(word)
+            if foreign and len(pieces[-1]) == 1 and word[:1].isupper():
+                others_names.add(len(pieces) - 1)
+        foreign = unwritten
         previous = word
     fitting: list[str] = []
     fields = {f.strip().lower() for f in re.split(r"[;|\t]", text)} if _a_records_line(unit) else None
@@ -3061,8 +3070,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     agent_first = kind == "name" and _asks_for_the_agent(query)
     agents: list[str] = []
     for number, (piece, lead) in enumerate(zip(pieces, leads, strict=True)):
-        if number in cut_names:
-            continue
+        if number in cut_names or number in others_names:
+            continue  # (another's name: a word the reader shares with the unit's own value is no answer; v17)
         whole = _phrase_in(text, piece) if piece else None
         rare = any(w.lower() not in frequent and not is_filler(w, False) for w in piece)
         while piece and is_filler(piece[0], len(piece) == 1):
@@ -3889,6 +3898,22 @@ def _with_its_meridiem(core: str, text: str, line: str) -> str:
     letter = said.group(2).lower() if said else marks.pop() if len(marks) == 1 else ""
     written = next((p for p in places if (p.group(2) or "").lower() == letter and letter), None)
     return clock + written.group(1) if written else core
+
+
+_NO_NAME_WORDS = frozenset("answer maybe perhaps probably possibly likely yes no it's its".split())
+
+
+def _a_names_word(word: str) -> bool:
+    """Whether a reply's `word` may be a word of a name: capitalised, no stop word, title or hedge ("Rui" of
+    "Rui Lopez"; not "Probably", "Mrs")."""
+    lowered = word.lower()
+    return (
+        word[:1].isupper()
+        and lowered not in STOPWORDS
+        and lowered not in _NAME_TITLES
+        and lowered not in _NO_NAME_WORDS
+        and not lowered.endswith("ly")
+    )
 
 
 def _a_clocks_half(piece: list[str]) -> bool:
