@@ -158,3 +158,26 @@ def test_another_persons_name_is_not_cut_to_a_shared_word(reply: str, question: 
 def test_a_name_the_unit_writes_whole_still_answers() -> None:
     form = "Registration\nFull name: Ida Berg\nDate of birth: 12/02/1985\nNext of kin name: Tomas Berg\n"
     assert first_line(ask(form, "What is the full name?", "Ida Berg")) == "Ida Berg"
+
+
+# v18: in a header's dated history, a "when" question is the date of the entry that names what it asks
+
+_HISTORY = '''"""Geometry helpers.
+
+Changelog:
+  2017-11-20  Ola Nord: added area().
+  2018-06-02  Lea Frost: added perimeter(); area() takes floats.
+"""
+
+def area(w, h):
+    return w * h
+
+def perimeter(w, h):
+    return 2 * (w + h)
+'''
+
+
+def test_another_entrys_date_is_no_answer() -> None:
+    assert first_line(ask(_HISTORY, "When was perimeter() added?", "2017-11-20")).startswith(HEDGE)
+    assert first_line(ask(_HISTORY, "When was perimeter() added?", "2018-06-02")) == "2018-06-02"
+    assert first_line(ask(_HISTORY, "When was area() added?", "2017-11-20")) == "2017-11-20"

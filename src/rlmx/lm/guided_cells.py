@@ -3159,6 +3159,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "written by June": a deadline more likely than a June, a guess either way (review 84 I)
         if kind == "name" and _a_role_word(core, query):
             continue  # "Who is the tenant?" is not answered "Landlord", the other party's role (audit 84b F1)
+        if kind == "time" and _a_better_sentence_dates_it(core, text, query_stems):
+            continue  # "When was slugify() added?": not the date of the history entry that added parse_date() (v18)
         if kind == "name" and _a_better_sentence_names_someone(core, text, query_stems):
             continue  # "Who first wrote it?": "first written by Hanna Berg", not the "Peter Moss rewrote it" after
         if not _fits_the_shape(core, query):
@@ -3442,6 +3444,26 @@ def _a_better_sentence_names_someone(core: str, text: str, query_stems: set[str]
         if _names_a_person(sentence, query_stems):
             return True
     return False
+
+
+def _a_better_sentence_dates_it(core: str, text: str, query_stems: set[str]) -> bool:
+    """For a "when" question: whether a sentence of the unit that does not write `core` holds all the question's
+    words (`query_stems`) that each sentence writing it holds, and more, and writes a number or date of its own. In
+    a header's history ("2019-03-01 Mara Lind: added parse_date(). 2020-07-12 Kofi Mensah: added slugify().")
+    "When was slugify() added?" is the second entry's date, never the first's (review 87 v18). False when no
+    sentence writes `core` whole."""
+    if not re.search(r"\d", core):
+        return False
+    spans = [sentence for _, _, sentence in _sentence_spans(text)]
+    asked = [query_stems & {stem(w) for w in _WORD.findall(sentence.lower())} for sentence in spans]
+    needle = core.lower()
+    own = [asked[i] for i, sentence in enumerate(spans) if needle in sentence.lower()]
+    if not own:
+        return False
+    return any(
+        needle not in sentence.lower() and re.search(r"\d", sentence) and all(held > mine for mine in own)
+        for held, sentence in zip(asked, spans, strict=True)
+    )
 
 
 _NOT_NAMES = frozenset(
