@@ -2309,6 +2309,15 @@ _SAME_ATTRIBUTES = (
     "registration reg",
     "language written_in",
     "timeout timed_out",
+    # a rate's period, as an adjective or as "per"/"a" and its noun ("monthly rent" over "£950 per month", "rate
+    # per hour" over "Hourly rate: £25"; review 87 v15)
+    "hourly hour hours hr per_hour",
+    "daily day days per_day",
+    "weekly week weeks wk per_week",
+    "monthly month months mo pcm per_month",
+    "annual annually yearly year years annum per_year per_annum",
+    "nightly night nights per_night",
+    "quarterly quarter quarters per_quarter",
 )
 _SAME_ATTRIBUTE = {w: frozenset(g.split()) - {w} for g in _SAME_ATTRIBUTES for w in g.split()}
 """Words that name the same attribute (a column may be `writer` for the author, `town` for the city, `tel` for the
@@ -3028,14 +3037,20 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         leads.append(previous)
 
     cut_names: set[int] = set()  # pieces that a capitalised word of the question ended inside a name
+    others_names: set[int] = set()  # pieces of a name the unit does not write ("Lopez" of the reply's "Rui Lopez")
+    foreign = False  # whether the reply's word before is a name's word the unit does not write
     for token in tokens:
         word = token.group(0)
         if not _WORD.fullmatch(word):
             if word != "." or (len(previous) > 1 and previous.lower() not in _NAME_TITLES):
                 cut()  # (not in "Michael K. Johnson", "Mrs. Jones": a name goes on)
+                foreign = False
             continue
         index += 1
         run = next(((a, b) for a, b in runs if a <= index < b), None)
+        unwritten = run is None and _a_names_word(word) and stem(word.lower()) not in query_stems
+        if unwritten and pieces[-1] and pieces[-1][-1][:1].isupper():
+            others_names.add(len(pieces) - 1)
         if run is None or index == run[0]:
             cut()
         if run is not None and stem(word.lower()) in query_stems:
@@ -3044,6 +3059,9 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             cut()
         elif run is not None:
             pieces[-1].append(word)
+            if foreign and len(pieces[-1]) == 1 and word[:1].isupper():
+                others_names.add(len(pieces) - 1)
+        foreign = unwritten
         previous = word
     fitting: list[str] = []
     fields = {f.strip().lower() for f in re.split(r"[;|\t]", text)} if _a_records_line(unit) else None
@@ -3052,8 +3070,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     agent_first = kind == "name" and _asks_for_the_agent(query)
     agents: list[str] = []
     for number, (piece, lead) in enumerate(zip(pieces, leads, strict=True)):
-        if number in cut_names:
-            continue
+        if number in cut_names or number in others_names:
+            continue  # (another's name: a word the reader shares with the unit's own value is no answer; v17)
         whole = _phrase_in(text, piece) if piece else None
         rare = any(w.lower() not in frequent and not is_filler(w, False) for w in piece)
         while piece and is_filler(piece[0], len(piece) == 1):
@@ -3079,6 +3097,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         core = _with_its_sign(_whole_date(grouped, text), text)
         if core != grouped and _reply_date_differs(grouped, core, line):
             continue  # "Mon 3 June" read where the unit writes "5 June": its month is no leave to give the 5th
+        core = _with_its_meridiem(core, text, line)
         if which_option:
             core = _as_option(core, text)  # "-T", as the unit writes it, not the letter "T"
         if _cuts_a_token(core, text):
@@ -3143,6 +3162,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "written by June": a deadline more likely than a June, a guess either way (review 84 I)
         if kind == "name" and _a_role_word(core, query):
             continue  # "Who is the tenant?" is not answered "Landlord", the other party's role (audit 84b F1)
+        if kind == "time" and _a_better_sentence_dates_it(core, text, query_stems):
+            continue  # "When was slugify() added?": not the date of the history entry that added parse_date() (v18)
         if kind == "name" and _a_better_sentence_names_someone(core, text, query_stems):
             continue  # "Who first wrote it?": "first written by Hanna Berg", not the "Peter Moss rewrote it" after
         if not _fits_the_shape(core, query):
@@ -3428,6 +3449,26 @@ def _a_better_sentence_names_someone(core: str, text: str, query_stems: set[str]
     return False
 
 
+def _a_better_sentence_dates_it(core: str, text: str, query_stems: set[str]) -> bool:
+    """For a "when" question: whether a sentence of the unit that does not write `core` holds all the question's
+    words (`query_stems`) that each sentence writing it holds, and more, and writes a number or date of its own. In
+    a header's history ("2019-03-01 Mara Lind: added parse_date(). 2020-07-12 Kofi Mensah: added slugify().")
+    "When was slugify() added?" is the second entry's date, never the first's (review 87 v18). False when no
+    sentence writes `core` whole."""
+    if not re.search(r"\d", core):
+        return False
+    spans = [sentence for _, _, sentence in _sentence_spans(text)]
+    asked = [query_stems & {stem(w) for w in _WORD.findall(sentence.lower())} for sentence in spans]
+    needle = core.lower()
+    own = [asked[i] for i, sentence in enumerate(spans) if needle in sentence.lower()]
+    if not own:
+        return False
+    return any(
+        needle not in sentence.lower() and re.search(r"\d", sentence) and all(held > mine for mine in own)
+        for held, sentence in zip(asked, spans, strict=True)
+    )
+
+
 _NOT_NAMES = frozenset(
     """january february march april may june july august september october november december monday tuesday
     wednesday thursday friday saturday sunday""".split()
@@ -3582,6 +3623,23 @@ def _value_of_the_asked_label(core: str, text: str, query: str) -> bool:
 
 _AMOUNT_IN_TEXT = re.compile(r"(?<![\w.,])[£$€¥₹]?\d+(?:[.,]\d+)*(?:[a-zA-Z%]{1,3}\b)?")
 _PER_ASKED = re.compile(r"(?i)\bper\s+([a-z][\w-]*)")
+_PERIODS = {
+    word: period
+    for period, words in (
+        ("hour", "hour hours hr hrs hourly"),
+        ("day", "day days daily"),
+        ("week", "week weeks wk wks weekly"),
+        ("month", "month months mo mth pcm monthly"),
+        ("year", "year years yr yrs annum annual annually yearly"),
+        ("night", "night nights nightly"),
+        ("quarter", "quarter quarters quarterly"),
+    )
+    for word in words.split()
+}
+"""A rate's period by each word that says it, a noun, its abbreviation or its adjective ("monthly", "pcm", "/mo"
+-> "month"): "the monthly rent" asks the amount the text writes "per month", "a month" or "/mo" (review 87 v15)."""
+_PERIOD_BY_STEM = {stem(word): period for word, period in _PERIODS.items()}
+_PERIOD_ADJECTIVE = re.compile(r"(?i)\b(hourly|daily|weekly|monthly|annual|annually|yearly|nightly|quarterly)\b")
 _MOST_WORDS = re.compile(r"(?i)\b(?:maximum|max|up to|at most|no more than|capped at)\b")
 _LEAST_WORDS = re.compile(r"(?i)\b(?:minimum|min|at least|no less than)\b")
 _ASKED_BOUNDS = (
@@ -3606,13 +3664,23 @@ def _tied_to_the_asked(core: str, text: str, query: str) -> bool:
     if (number and not mine) or len(amounts) < 2:
         return True
     rates = [m.group(1).lower() for m in _PER_ASKED.finditer(query)]
+    rates += [m.group(1).lower() for m in _PERIOD_ADJECTIVE.finditer(query)]
     bounds = [written for written, asking in _ASKED_BOUNDS if asking.search(query)]
 
     def rate_of(a: re.Match[str]) -> set[str]:
-        chain = re.match(r"\s*(?:(?:per|/)\s*(?:[\w-]+\s+){0,2}?([\w-]+)\s*)+", text[a.end() : a.end() + 60], re.I)
-        if chain is None:
-            return set()
-        return {w.lower() for w in re.findall(r"(?i)(?:per|/)\s*(?:[\w-]+\s+){0,2}?([\w-]+)", chain.group())}
+        # "£950 per month", "£950 a month", "£950/mo", "25p per day per item"; and a period's adjective earlier in
+        # the amount's own clause ("Hourly rate: £25", "a daily cap of £8.90")
+        per = r"(?:per\b|/|an?\s+(?=[a-z]+\b))"
+        chain = re.match(rf"\s*(?:{per}\s*(?:[\w-]+\s+){{0,2}}?([\w-]+)\s*)+", text[a.end() : a.end() + 60], re.I)
+        said = {m.group(1).lower() for m in re.finditer(r"(?i)^\s*(\w+)", text[a.end() :]) if m.group(1) in _PERIODS}
+        if chain is not None:
+            said = {w.lower() for w in re.findall(rf"(?i){per}\s*(?:[\w-]+\s+){{0,2}}?([\w-]+)", chain.group())}
+        since = max((b.end() for b in amounts if b.end() <= a.start()), default=0)
+        clause = re.split(r"[,.;!?\n]\s", text[since : a.start()])[-1]
+        return said | {m.group(1).lower() for m in _PERIOD_ADJECTIVE.finditer(clause)}
+
+    def same_rate(written: str, asked: str) -> bool:
+        return _PERIODS.get(written, stem(written)) == _PERIODS.get(asked, stem(asked))
 
     def bound_of(a: re.Match[str], bound: re.Pattern[str]) -> bool:
         before = text[: a.start()]
@@ -3621,7 +3689,7 @@ def _tied_to_the_asked(core: str, text: str, query: str) -> bool:
         return bool(bound.search(before[since:][-40:]))
 
     for rate in rates:
-        tied = [a for a in amounts if any(stem(w) == stem(rate) for w in rate_of(a))]
+        tied = [a for a in amounts if any(same_rate(w, rate) for w in rate_of(a))]
         if tied and not any(a in tied for a in mine):
             return False
     for bound in bounds:
@@ -3728,7 +3796,10 @@ def _cuts_a_token(core: str, text: str) -> bool:
     `^[a-z]*$`)."""
     places = _places(core, text)
     return bool(places) and all(
-        re.match(r"[./@:_~+=-]\w|[\[\]^$*?\\|{}]", text[p.end() : p.end() + 2])
+        (
+            re.match(r"[./@:_~+=-]\w|[\[\]^$*?\\|{}]", text[p.end() : p.end() + 2])
+            and not (re.search(r"\d$", core) and _PER_UNIT.match(text, p.end()))
+        )
         or (
             re.search(r"(?:\w[./@:_~+=]|(?<![\w.])\.|[\[\]^$*?\\|{}])$", text[max(p.start() - 2, 0) : p.start()])
             and not _AFTER_A_CURRENCY.search(text[max(p.start() - 2, 0) : p.start()] + core[:1])
@@ -3737,6 +3808,9 @@ def _cuts_a_token(core: str, text: str) -> bool:
     )
 
 
+_PER_UNIT = re.compile(r"/[A-Za-z]{1,4}\b(?![/.@-]\w)")
+"""A rate's unit written after its amount's slash ("£3/hr", "£950/mo", "20p/kWh"): the amount is a whole token,
+not a piece of a path (review 87 v15)."""
 _CURRENCY = "$€£¥₹"
 _AFTER_A_CURRENCY = re.compile(rf"(?:^|[^\w$])[{_CURRENCY}]\d$")
 """A number right after a currency sign that opens its token ("$12,500", "€900"): an amount, not a piece of a
@@ -3841,6 +3915,44 @@ def _constants_named(state: dict[str, Any], unit: dict[str, Any]) -> list[str]:
 def _text_lines(state: dict[str, Any]) -> list[str]:
     """The non-empty lines of every source, as the text writes them."""
     return [line for source in state["sources"] for line in source[1].split("\n") if line.strip()]
+
+
+_MERIDIEM_AFTER = r"(\s*([ap])(?:\.\s?m\.?|m))(?!\w)"
+"""An a.m./p.m. after a clock: "pm", "p.m.", "p. m." ("2 pm." ends its sentence: its dot is no part of it)."""
+
+
+def _with_its_meridiem(core: str, text: str, line: str) -> str:
+    """`core`, a clock ("11:40", "8", or cut inside its mark: "8 p"), with the a.m./p.m. the unit writes after it
+    ("11:40 p.m.", "8 P.M."): the mark the reply's `line` gives it, else the one every place the unit writes that
+    clock gives it. A bare "11:40" reads as morning, and "p.m." is words a reply's punctuation cuts (review 87
+    v04). Anything else is returned as it is."""
+    bare = re.fullmatch(r"(?i)((?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?)(?:\s*[ap]\.?(?:\s?m\.?)?)?", core.strip())
+    if bare is None:
+        return core
+    clock = bare.group(1)
+    start = rf"(?<![\w.:,£$€]){re.escape(clock)}"
+    said = re.search(start + _MERIDIEM_AFTER, line, re.IGNORECASE)
+    places = list(re.finditer(rf"{start}(?![\w:]|[.,]\d){_MERIDIEM_AFTER}?", text, re.IGNORECASE))
+    marks = {(p.group(2) or "").lower() for p in places}
+    letter = said.group(2).lower() if said else marks.pop() if len(marks) == 1 else ""
+    written = next((p for p in places if (p.group(2) or "").lower() == letter and letter), None)
+    return clock + written.group(1) if written else core
+
+
+_NO_NAME_WORDS = frozenset("answer maybe perhaps probably possibly likely yes no it's its".split())
+
+
+def _a_names_word(word: str) -> bool:
+    """Whether a reply's `word` may be a word of a name: capitalised, no stop word, title or hedge ("Rui" of
+    "Rui Lopez"; not "Probably", "Mrs")."""
+    lowered = word.lower()
+    return (
+        word[:1].isupper()
+        and lowered not in STOPWORDS
+        and lowered not in _NAME_TITLES
+        and lowered not in _NO_NAME_WORDS
+        and not lowered.endswith("ly")
+    )
 
 
 def _a_clocks_half(piece: list[str]) -> bool:
@@ -4178,7 +4290,8 @@ def _tied_to_another_verb(core: str, text: str, query: str) -> bool:
 def _says_asked(word: str, asked: set[str]) -> bool:
     """Whether a text word says one of the question words' stems `asked` (`_stem_matches`: "freezes" for "frozen")."""
     written = stem(word.lower())
-    return any(_stem_matches(a, written) for a in asked)
+    period = _PERIOD_BY_STEM.get(written)  # "per day" says the question's "daily" (review 87 v15)
+    return any(_stem_matches(a, written) or (period and _PERIOD_BY_STEM.get(a) == period) for a in asked)
 
 
 def _places(core: str, text: str) -> list[re.Match[str]]:
@@ -6454,11 +6567,6 @@ def superlative_answer(state: dict[str, Any], query: str) -> str | None:
     if found is None:
         return _verb_column_row(state, query)
     return found if isinstance(found, str) else None
-
-
-_AUXILIARIES = frozenset(
-    "is are was were be been has have had does do did can could will would should may might must".split()
-)
 
 
 def _verb_column_row(state: dict[str, Any], query: str) -> str | None:
@@ -9486,13 +9594,15 @@ def _crontab(text: str) -> list[tuple[int, bool, str, str]] | None:
     return jobs if len(jobs) >= 2 else None
 
 
+_CRON_STATES = r"(?:active|enabled|scheduled|live|running|current|uncommented|disabled|inactive|commented(?:[\s-]out)?)"
 _CRON_COUNT = re.compile(
-    r"(?i)^\s*how\s+many\s+(?P<state>(?:active|enabled|scheduled|live|running|current|uncommented|disabled|"
-    r"inactive|commented(?:[\s-]out)?)\s+)?(?:cron\s*)?(?:jobs?|entries|tasks|schedules)\b"
+    rf"(?i)^\s*how\s+many\s+(?P<state>{_CRON_STATES}\s+)?(?:cron\s*)?(?:jobs?|entries|tasks|schedules)\b"
     r"(?:\s+(?:are|does|do|is)\s+(?:there|(?:in\s+)?(?:the|this)\s+(?:crontab|file)(?:\s+(?:have|run|hold))?|"
-    r"(?:scheduled|listed|defined|configured|set\s+up)))?\s*[?.!]*\s*$"
+    rf"(?:scheduled|listed|defined|configured|set\s+up)|(?:currently\s+|now\s+|still\s+)?(?P<after>{_CRON_STATES})"
+    r"(?:\s+(?:in\s+)?(?:the|this)\s+(?:crontab|file))?))?\s*[?.!]*\s*$"
 )
-"""'How many active cron jobs are there?', 'How many jobs are scheduled?', 'How many disabled jobs are there?'."""
+"""'How many active cron jobs are there?', 'How many jobs are scheduled?', 'How many disabled jobs are there?',
+'How many jobs are commented out?' (the state after the noun too: review 87 v03)."""
 
 
 def cron_job_count(state: dict[str, Any], query: str) -> str | None:
@@ -9505,7 +9615,7 @@ def cron_job_count(state: dict[str, Any], query: str) -> str | None:
     if m is None or len(crontabs) != 1:
         return None
     jobs = crontabs[0]
-    off = re.match(r"(?i)disabled|inactive|commented", (m.group("state") or "").strip()) is not None
+    off = re.match(r"(?i)disabled|inactive|commented", (m.group("state") or m.group("after") or "").strip()) is not None
     counted = [job for job in jobs if job[1] != off]
     others = [job for job in jobs if job[1] == off]
     shown = "; ".join(f"line {n}: {line[:60]}" for n, _, line, _ in counted[:10])
@@ -9668,16 +9778,24 @@ def setting_flags(state: dict[str, Any], query: str) -> list[tuple[str, str, int
     words = {stem(w) for w in _WORD.findall(asked.group("what").lower())} - frame
     frame |= {stem(w) for w in _FLAG_KEY_FRAME}
     negative = re.match(r"(?i)disabled|off|inactive|turned\s+off|switched\s+off", asked.group("state")) is not None
-    found = []
-    for match in _FLAG_LINE.finditer(texts[0]):
-        key = {
-            stem(w.lower()) for w in re.findall(r"[A-Za-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", match.group("key")))
-        }
-        if words and key - frame == words:
-            true = match.group("value").lower() in ("true", "yes", "on", "enabled")
-            number = texts[0].count("\n", 0, match.start()) + 1
-            section = _section_above(texts[0].split("\n"), number)
-            found.append(("Yes" if true != negative else "No", match.group(0).strip(), number, section))
+    found: list[tuple[str, str, int, str]] = []
+    # a key named as asked, else an environment variable's after its namespace ("APP_DEBUG" for "Is debug
+    # enabled?", review 87 v03), only when no key is named as asked
+    for prefixed in (False, True):
+        for match in _FLAG_LINE.finditer(texts[0]):
+            name = match.group("key")
+            parts = [stem(w.lower()) for w in re.findall(r"[A-Za-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", name))]
+            if prefixed:
+                if not re.fullmatch(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+", name):
+                    continue
+                parts = parts[1:]
+            if words and set(parts) - frame == words:
+                true = match.group("value").lower() in ("true", "yes", "on", "enabled")
+                number = texts[0].count("\n", 0, match.start()) + 1
+                section = _section_above(texts[0].split("\n"), number)
+                found.append(("Yes" if true != negative else "No", match.group(0).strip(), number, section))
+        if found:
+            break
     return found
 
 
@@ -11244,7 +11362,7 @@ filter")."""
 _ALLOWANCE_WORDS = frozenset(
     stem(w)
     for w in "allowed allow permitted permit accepted accept welcome ok okay fine possible there any have keep bring "
-    "considered".split()
+    "considered available provided offered included".split()
 )
 """Words of a yes/no question that only ask whether a thing is let in or there ("Are pets allowed?", "Is there
 parking?"): a list item "No pets" settles them."""
@@ -11253,6 +11371,25 @@ _LIST_ITEM_NO = re.compile(
     r"\s*(?:[,;(-]\s*(?:sorry|thanks|thank you|please)\W*)?[.!]*\s*$"
 )
 """A list item that refuses a thing: "No pets, sorry", "No smoking", "No DSS please"."""
+_LIST_ITEM_YES = re.compile(
+    r"(?i)^\s*(?P<noun>[a-z][\w-]*)\s+(?:welcome|allowed|permitted|accepted|ok|okay|available|provided|included)"
+    r"[.!]*\s*$"
+)
+"""A list item that lets a thing in or says it is there: "Dogs welcome", "Parking available", "Bills included"
+(not "Pets considered", a maybe)."""
+
+
+def _a_listed_thing(noun: str, stems: list[str]) -> str | None:
+    """The stem of `stems` (a question's) that a list item's `noun` names, itself or as its doer ("smokers" for
+    "smoking": "No smokers" answers "Is smoking allowed?"), when every other stem only asks whether it is let in or
+    there (`_ALLOWANCE_WORDS`); None otherwise (review 87 v02)."""
+    key = stem(noun.lower())
+    named = [s for s in stems if key in (s, s + "r", s + "er")]
+    if not named or not all(s in named or s in _ALLOWANCE_WORDS for s in stems):
+        return None
+    return named[0]
+
+
 _LIST_ITEM_STATE = re.compile(r"(?i)^\s*(?P<un>un|non-?)?(?P<word>[a-z]{4,})[.!]*\s*$")
 """A list item that is one state word: "Unfurnished", "Furnished", "Non-smoking"."""
 
@@ -11274,7 +11411,7 @@ def listed_yes_no(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any
     lines = {str(source[0]): str(source[1]).split("\n") for source in state["sources"]}
     found: list[tuple[str, dict[str, Any]]] = []
     for unit in state["units"]:
-        text = unit["text"].strip()
+        text = _BULLET.sub("", unit["text"]).strip()  # (a file of bullets alone keeps them in its units)
         if len(text) > 40 or unit.get("fields"):
             continue
         written_lines = lines.get(str(unit.get("source")), [])
@@ -11283,9 +11420,13 @@ def listed_yes_no(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any
             continue  # a heading "Garden" over "There is none" is no feature: only a bullet item is
         refused = _LIST_ITEM_NO.match(text)
         if refused is not None:
-            noun = stem(refused.group("noun").lower())
-            if noun in stems and all(s == noun or s in _ALLOWANCE_WORDS for s in stems):
+            if _a_listed_thing(refused.group("noun"), stems) is not None:
                 found.append(("No", unit))
+            continue
+        welcome = _LIST_ITEM_YES.match(text)
+        if welcome is not None:
+            if _a_listed_thing(welcome.group("noun"), stems) is not None:
+                found.append(("Yes", unit))
             continue
         single = _LIST_ITEM_STATE.match(text)
         if single is None or len(content) > 3:
@@ -11550,6 +11691,15 @@ old price of 20"), not the value now (audit 86 v01). "was"/"were" count only for
 tense: "Was the total over 100?" asks the value then."""
 
 
+_CHANGED_TO = re.compile(
+    r"(?i)\b(?:[a-z]+ed|set|cut|put|rose|risen|fell|fallen|grew|grown|went|gone|brought|frozen)\s+"
+    r"(?:up\s+|down\s+|back\s+)?(?:to|at)\s+(?:about\s+|around\s+|roughly\s+)?[£$€¥₹]?\s*$"
+)
+"""The words of a change right before the value it sets ("was raised to ", "were set at ", "rose to £"): that
+value is the one now unless a word marks it no longer true ("previously", "used to be"); "was" and a date ("last
+year") say when it was changed (review 87 v01)."""
+
+
 def _own_number(text: str, subject: set[str] | None, *, asked_past: bool = False) -> tuple[float, int, int] | None:
     """The one number (value, start, end in `text`) that `text` states for the asked thing, or None when which one
     it is is a guess (audit 85 v04/v05). One number in `text` is it. Of several, only the clauses outside brackets
@@ -11564,6 +11714,9 @@ def _own_number(text: str, subject: set[str] | None, *, asked_past: bool = False
     numbers = _stated_numbers(text)
     if len(numbers) <= 1:
         former = [m for m in _STATED_WAS.finditer(text) if not (asked_past and m.group(0).lower() in ("was", "were"))]
+        if numbers and _CHANGED_TO.search(text[: numbers[0][1]]):
+            # "was raised to 50 GB last year": the change's own "was" and its date set the value now (review 87 v01)
+            former = [m for m in former if not re.fullmatch(r"(?i)was|were|last \w+", m.group(0))]
         return numbers[0] if numbers and not former else None
     clauses: list[tuple[int, int]] = []  # outside brackets
     depth = start = 0
