@@ -7474,13 +7474,14 @@ _SMALL_NUMBERS = {
     w: n for n, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())
 }
 _ADDED_COUNT = re.compile(
-    r"(?i)^(?P<name>.*?)\s*(?:^|\+|\bplus\b|\band\b)\s*(?P<n>\d{1,3}|"
+    r"(?i)^(?P<name>.*?)\s*(?:^(?=\S+\s+\w)|\+|\bplus\b|\band\b)\s*(?P<n>\d{1,3}|"
     + "|".join(_SMALL_NUMBERS)
     + r")(?:\s+(?:more|other|others|guests?|friends?|colleagues?|people|persons|visitors?|children|kids"
     r"|partners?|plus-?ones?|unnamed)){0,2}$"
 )
-"""A list item that adds people by their number, not by name ('Bob + 2', 'plus two guests', '+3'): the number
-counts that many more."""
+"""A list item that adds people by their number, not by name ('Bob + 2', 'plus two guests', '+3', '2 more'): the
+number counts that many more. A number alone ('500' of 'Prizes: 1,000, 500, 250') adds no one: with no '+', 'plus'
+or 'and' before it and no noun after it, it is an amount or a label, never a group of people (audit 87 v05)."""
 _ADDED_GROUP = re.compile(
     r"(?i)^(?P<name>.*?)\s*(?:\+|\bplus\b|\band\b)\s*(?P<n>\d{1,3}|"
     + "|".join(_SMALL_NUMBERS)
@@ -7529,7 +7530,8 @@ def _counted_items(
     """The items of a labelled list that count, the people added by number and a note of what was left out:
     ('Ann', 'Bob + 2') -> (['Ann', 'Bob'], 2, ...) (review 84 v08); an item marked absent ('Dan (absent)') is left
     out of a list of who was there (`_WAS_THERE_LABEL`, v09). None when no count can be read: the list goes on unnamed
-    ('others', 'etc.', `_OPEN_END`), or an item is marked absent from a list that is no list of who was there
+    ('others', 'etc.', `_OPEN_END`), an item is a number alone ('Tickets sold: 120, 95': counts or amounts, audit 87
+    v05), or an item is marked absent from a list that is no list of who was there
     ('Team: Ann, Bob (away)': Bob is on the team still). In a list of `people` a group added by number may be of
     any noun ('Cleo + 2 interns', `_ADDED_GROUP`). A count of those `present` (coming, attending: "How many guests
     are coming?") leaves an item marked absent out of a list of any label ('Guests: ..., Cleo (not coming)', audit 86
@@ -7541,6 +7543,8 @@ def _counted_items(
         bare = item.strip(" ,;")
         if _OPEN_END.match(bare) or re.search(r"(?i)(?:\betc\.?|\bet al\.?|\.{3}|…)$", bare):
             return None
+        if re.fullmatch(r"\d[\d,.]*%?", bare):
+            return None  # 'Tickets sold: 120, 95': a number alone may count the asked things, or be their amount
         # 'Bob (+1)', 'Bob (plus 2)': the added number in brackets adds as 'Bob +1' does (review 84c v08)
         bare = re.sub(r"(?i)\s*\(\s*((?:\+|\bplus\b)[^()]*?)\s*\)$", r" \1", bare)
         one = _ADDED_ONE.match(bare)
