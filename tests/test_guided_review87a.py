@@ -30,3 +30,34 @@ def test_a_list_of_bare_numbers_adds_no_people(text: str, question: str) -> None
 
 def test_a_number_added_by_a_plus_still_adds_people() -> None:
     assert first_line(ask("Dinner\nGuests: Ines, Karl +2\n", "How many guests are there?")) == "4"
+
+
+# v06: counts of one kind of people in a list of names and groups
+
+
+@pytest.mark.parametrize("kind", ["students", "volunteers", "trainees"])
+def test_a_kind_the_list_does_not_name_gets_no_count(kind: str) -> None:
+    text = "Clean-up day\n\nPresent: Olu, Pia, Quinn plus 3 apprentices\n"
+    assert _no_number(ask(text, f"How many {kind} were present?"))
+
+
+def test_people_marked_of_a_kind_count_one_each() -> None:
+    text = "Shift\nAttendees: Rhea (trainee), Sam, Tova (trainee), Uri (trainee), Vik\n"
+    got = ask(text, "How many trainees attended?")
+    assert first_line(got) == "3" or _no_number(got)
+
+
+@pytest.mark.parametrize(
+    ("value", "want"),
+    [
+        ("Wen, Xia + 3 apprentices + 2 visitors", "7"),
+        ("Wen, Xia, Yara and three apprentices", "6"),
+        ("Wen, Xia, Yara, 4 apprentices", "7"),
+    ],
+)
+def test_every_group_after_the_names_adds_its_number(value: str, want: str) -> None:
+    assert first_line(ask(f"Site visit\nAttendees: {value}\n", "How many people attended?")) == want
+
+
+def test_groups_alone_are_still_summed() -> None:
+    assert first_line(ask("Kick-off\nParticipants: 2 testers and 3 analysts\n", "How many people attended?")) == "5"

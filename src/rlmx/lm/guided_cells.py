@@ -7323,6 +7323,8 @@ _ANYONE = frozenset("people persons person names items things entries ones parti
 verb."""
 
 
+_ANY_PERSON = frozenset("people persons person attendees guests invitees contacts names".split())
+"""Nouns of a list count that ask for anyone of a list of people, never one kind of them ('volunteers', 'interns')."""
 _ATTENDANCE = frozenset(
     stem(w) for w in "attendees attended attending attendance present participants participated attendants".split()
 )
@@ -7489,6 +7491,11 @@ _ADDED_GROUP = re.compile(
 )
 """In a list of people, an item that adds a group by its number and any noun ('Cleo + 2 interns', 'plus 3 new
 starters'): that many more people (audit 85 v06); in a list of things ('eggs and 6 lemons') it is one item."""
+_GROUP_ALONE = re.compile(
+    r"(?i)(?P<name>)(?P<n>\d{1,3}|" + "|".join(_SMALL_NUMBERS) + r")(?:\s+(?:more\s+)?[a-z][\w-]*){1,2}"
+)
+"""A list item that is a group of people by number and noun alone ('2 interns', 'two new starters'): after named
+people ('Ann, Bob and two interns') it adds that many; a list of such groups alone is `_COUNTED_GROUP`'s."""
 _OPEN_END = re.compile(
     r"(?i)^(?:and\s+|among\s+)?(?:others?|many\s+more|more|etc\.?|et\s+al\.?|and\s+so\s+on|so\s+on|\.{2,}|…"
     r"|and\s+others|various|several\s+\w+|some\s+\w+|(?:a\s+)?few\s+\w+|tbc|tbd|\?+)"
@@ -7553,11 +7560,16 @@ def _counted_items(
             kept.append(one.group("name").strip())
             continue
         more = _ADDED_COUNT.match(bare) or (_ADDED_GROUP.match(bare) if people else None)
+        if more is None and people and kept and not any(_GROUP_ALONE.fullmatch(k.strip(" .")) for k in kept):
+            more = _GROUP_ALONE.fullmatch(bare)  # 'Ann, Bob, Cleo, 2 interns': a group after the named (audit 87 v06)
         if more is not None:
-            number = more.group("n").lower()
-            added += int(number) if number.isdigit() else _SMALL_NUMBERS[number]
-            if more.group("name").strip():
-                kept.append(more.group("name").strip())
+            while more is not None:  # 'Cleo + 2 interns + 1 volunteer': each group adds its number (audit 87 v06)
+                number = more.group("n").lower()
+                added += int(number) if number.isdigit() else _SMALL_NUMBERS[number]
+                bare = more.group("name").strip()
+                more = (_ADDED_COUNT.match(bare) or (_ADDED_GROUP.match(bare) if people else None)) if bare else None
+            if bare:
+                kept.append(bare)
             continue
         if _marked_absent(bare):
             if not present and not _WAS_THERE_LABEL.search(label):
@@ -7584,19 +7596,31 @@ starters')."""
 
 def _groups_of_a_kind(items: list[str], kind: set[str]) -> tuple[int, list[str]] | None:
     """For a count of one kind of people ("How many interns attended?", `kind` its noun's stems) over a list's
-    items: (the sum of the numbers of its groups of that kind, the items that hold them) (audit 86 v06: 'Ann, Bob,
-    Cleo + 2 interns' -> 2, never 5); (0, []) when no item is a group by number (a list of names: the count of all
-    of them stands); None when groups are written but none of the asked kind (which of the named are interns is
-    not told)."""
+    items: (the sum of the numbers of its groups of that kind, each person marked of that kind counting one, the
+    items that hold them) (audit 86 v06: 'Ann, Bob, Cleo + 2 interns' -> 2, never 5; audit 87 v06: 'Bob (intern),
+    Cleo (intern)' -> 2, 'Cleo + 2 interns + 1 volunteer' -> 2); (0, []) when no item is a group by number or
+    carries a short note (a list of names: whether the count of all of them stands is the caller's); None when
+    groups or notes are written but none of the asked kind (which of the named are interns is not told)."""
     total, holding, grouped = 0, [], False
     for item in items:
-        group = _GROUP_OF.search(re.sub(r"\s*\([^()]*\)", "", item).strip(" .;"))
-        if group is None:
-            continue
-        grouped = True
-        if kind & {stem(w) for w in _WORD.findall(group.group("noun").lower())}:
-            number = group.group("n").lower()
-            total += int(number) if number.isdigit() else _SMALL_NUMBERS[number]
+        held = False
+        for note in re.findall(r"\(([^()]*)\)", item):  # 'Bob (intern)': one of that kind; 'Ann (chair)': a note
+            words = _WORD.findall(note.lower())
+            if 0 < len(words) <= 3 and not _marked_absent(f"({note})"):
+                grouped = True
+                if kind & {stem(w) for w in words}:
+                    total, held = total + 1, True
+        bare = re.sub(r"\s*\([^()]*\)", "", item).strip(" .;")
+        for piece in re.split(r"(?i)\s*(?:\+|\bplus\b|\band\b)\s*", bare):
+            group = _GROUP_OF.search(piece)
+            if group is None:
+                continue
+            grouped = True
+            if kind & {stem(w) for w in _WORD.findall(group.group("noun").lower())}:
+                number = group.group("n").lower()
+                total += int(number) if number.isdigit() else _SMALL_NUMBERS[number]
+                held = True
+        if held:
             holding.append(item)
     if grouped and not total:
         return None
@@ -7766,11 +7790,15 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
                 items = list(dict.fromkeys(items))
                 twice = "; a name on two lines counted once"
         # 'people', 'guests', 'members' name anyone of a list; 'interns' one kind of its people
-        kind = noun - named - _label_kind(named) - {stem(w) for w in _ANYONE | _PEOPLE_NOUNS | {"people", "person"}}
+        # ('volunteers', 'students': a kind too where the list writes groups or notes of kinds, audit 87 v06)
+        kind = noun - named - _label_kind(named) - {stem(w) for w in _ANYONE | _ANY_PERSON}
         if kind and items:  # "How many interns attended?" of 'Ann, Bob, Cleo + 2 interns': the interns alone
             of_kind = _groups_of_a_kind(items, kind)
             if of_kind is None:
                 continue  # groups of other kinds only: how many of the asked kind is not written
+            above = {stem(w) for w in _WORD.findall("\n".join(lines[: number - 1]).lower())}
+            if not of_kind[0] and not kind <= above | {stem(w) for w in _PEOPLE_NOUNS}:
+                continue  # 'interns' over 'Attendees: Ann, Bob': no word of the text says which of them are interns
             if of_kind[0]:
                 found.setdefault(of_kind[0], (f"{label.group(1).strip()}:' of the asked kind", number, of_kind[1]))
                 notes[of_kind[0]] = "; their numbers summed, the people named alone of no kind said"
