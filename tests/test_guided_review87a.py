@@ -61,3 +61,38 @@ def test_every_group_after_the_names_adds_its_number(value: str, want: str) -> N
 
 def test_groups_alone_are_still_summed() -> None:
     assert first_line(ask("Kick-off\nParticipants: 2 testers and 3 analysts\n", "How many people attended?")) == "5"
+
+
+# v07: marks of absence
+
+
+@pytest.mark.parametrize(
+    "item", ["Bea (no)", "Bea ✗", "Bea (unwell)", "Bea (on leave)", "Bea (in hospital)", "Bea (not well)"]
+)
+def test_a_mark_of_absence_leaves_the_item_out(item: str) -> None:
+    text = f"Book club\nMembers coming: Ada ✓, {item}, Cy ✓, Di ✓\n"
+    assert first_line(ask(text, "How many members are coming?")) == "3"
+
+
+@pytest.mark.parametrize("note", ["ill on Monday, fine now", "was poorly, recovered", "sick but coming"])
+def test_a_note_that_says_the_absence_is_over_keeps_the_item(note: str) -> None:
+    text = f"Book club\nGuests: Ada, Bea ({note}), Cy, Di\n"
+    assert first_line(ask(text, "How many guests are coming?")) == "4"
+
+
+@pytest.mark.parametrize("note", ["maybe", "tbc", "?", "might come"])
+def test_a_note_that_leaves_coming_open_gives_no_count(note: str) -> None:
+    text = f"Book club\nGuests: Ada, Bea ({note}), Cy, Di\n"
+    assert first_line(ask(text, "How many guests are coming?")) not in ("3", "4")
+
+
+def test_the_absent_of_two_absence_lines_are_counted_together() -> None:
+    text = "Committee\nPresent: Gil, Hal\nAbsent: Ivo (flu)\nApologies: Jo, Kay\n"
+    got = ask(text, "How many people were absent?", "3")
+    assert first_line(got) == "3"
+    assert "Jo" in got and "Ivo" in got
+
+
+def test_a_reason_in_a_list_of_the_absent_keeps_the_item() -> None:
+    text = "Committee\nPresent: Gil, Hal\nAbsent: Ivo (sick), Jo\n"
+    assert first_line(ask(text, "How many people were absent?")) == "2"

@@ -7514,11 +7514,28 @@ _ABSENT_MARK = re.compile(
     r"(?i)\((?:[^()]*\b)?(?:absent|apologies|apologi[sz]ed|sent\s+apologies|declined|did\s+not\s+(?:attend|come|show)"
     r"|didn'?t\s+(?:attend|come|show)|not\s+(?:present|attending|there|coming|going|joining|able\s+to\s+(?:attend|come))"
     r"|(?:can'?t|cannot|won'?t|will\s+not)\s+(?:attend|come|make\s+it|join)|unable\s+to\s+(?:attend|come)|excused"
-    r"|no[-\s]show|cancell?ed|away|off\s+sick|sick|ill)\b[^()]*\)|\(\s*[-–—x✗]\s*\)"
+    r"|no[-\s]show|cancell?ed|away|off\s+sick|sick|ill|unwell|poorly|not\s+well|in\s+hospital"
+    r"|on\s+(?:annual\s+|sick\s+)?leave|on\s+holiday|on\s+vacation)\b[^()]*\)"
+    r"|\(\s*(?:[-–—x✗✘❌]|no|n|nope|not\s+coming)\s*\)|\s[✗✘❌]\s*$"
 )
 """A list item's note that says the person was not there, or will not be ('Dan (absent)', 'Eva (did not attend)',
-'Cleo (not coming)', 'Bo (-)'); one that denies it ('Bob (not absent, just late)') is none (`_marked_absent`)."""
-_DENIED_ABSENCE = re.compile(r"(?i)\bnot\s+(?:absent|away|sick|ill|excused|cancell?ed)\b")
+'Cleo (not coming)', 'Bo (-)', 'Bob (no)', 'Bob (unwell)'), or a cross after it where the others carry ticks ('Bob
+✗', audit 87 v07); one that denies it ('Bob (not absent, just late)') is none (`_marked_absent`)."""
+_UNSURE_MARK = re.compile(
+    r"(?i)\((?:[^()]*\b)?(?:maybe|perhaps|possibly|tentative(?:ly)?|unconfirmed|tb[cd]|to\s+be\s+confirmed|not\s+sure"
+    r"|unsure|undecided|might\s+(?:come|attend|join|make\s+it)|hopefully|if\s+(?:free|possible|well))\b[^()]*\)"
+    r"|\(\s*\?+\s*\)"
+)
+"""A list item's note that leaves open whether the person comes ('Bob (maybe)', 'Cleo (tbc)', 'Dan (?)'): no count of
+those coming can be read (audit 87 v07)."""
+_DENIED_ABSENCE = re.compile(
+    r"(?i)\bnot\s+(?:absent|away|sick|ill|unwell|excused|cancell?ed|on\s+leave)\b"
+    r"|\b(?:fine|better|well|ok|okay|recovered|back)\s+now\b|\bnow\s+(?:fine|better|well|ok|okay|recovered|back"
+    r"|coming|attending|joining|here)\b|\b(?:but|yet)\s+(?:coming|attending|came|attended|joined|present|there|here)\b"
+    r"|\brecovered\b"
+)
+"""A note that denies the absence its words name ('not absent, just late'), or says it is over ('sick last week,
+fine now', 'was ill, recovered', 'unwell but coming'): the person is there (audit 87 v07)."""
 
 
 def _marked_absent(item: str) -> bool:
@@ -7571,7 +7588,12 @@ def _counted_items(
             if bare:
                 kept.append(bare)
             continue
+        if present and _UNSURE_MARK.search(bare):
+            return None  # 'Bob (maybe)': whether he comes is not known, so neither is how many do (audit 87 v07)
         if _marked_absent(bare):
+            if {stem(w) for w in _WORD.findall(label.lower())} & _NOT_THERE:
+                kept.append(item)  # 'Absent: Dan (sick)': the note says why, of one the list counts (audit 87 v07)
+                continue
             if not present and not _WAS_THERE_LABEL.search(label):
                 return None
             absent.append(bare)
@@ -7761,6 +7783,9 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     notes: dict[int, str] = {}
     people_label = {stem(w) for w in _PEOPLE_NOUNS} | _ATTENDANCE
     labelled = list(_labelled_lines(state))
+    union = _absent_union(labelled, query, several=True)
+    if union is not None:  # 'Absent: Dan' and 'Apologies: Eve': both are the absent, never one list alone
+        return union
     repeated, titled = _repeated_labels(labelled, query)
     for lines, number, label, named in labelled:
         members = repeated.get((id(lines), number))
@@ -8396,15 +8421,20 @@ def _asks_absent(query: str, named: set[str]) -> bool:
     )
 
 
-def _absent_union(labelled: list[tuple[list[str], int, re.Match[str], set[str]]], query: str) -> str | None:
-    """For "How many people were absent?" where no one list answers it: the people of a list labelled by absence
-    ('Apologies: Eve', 'Absent:'), with those marked absent in the list of who was there ('Attendees: Ann, Cleo
-    (absent)'), each name once (audit 86 v06: NOT FOUND before). None when the question asks anything else, no such
-    line is written, or two lines of one kind are (two meetings: which one is meant is a guess)."""
+def _absent_union(
+    labelled: list[tuple[list[str], int, re.Match[str], set[str]]], query: str, several: bool = False
+) -> str | None:
+    """For "How many people were absent?" where no one list answers it: the people of the lists labelled by absence
+    ('Apologies: Eve', 'Absent:', each label once), with those marked absent in the list of who was there
+    ('Attendees: Ann, Cleo (absent)'), each name once (audit 86 v06: NOT FOUND before; audit 87 v07: 'Absent: Dan'
+    beside 'Apologies: Eve' is 2). None when the question asks anything else, no such line is written, two lines of
+    one label are, or two marked lists are (two meetings: which one is meant is a guess); with `several`, also when
+    fewer than two lines are drawn on (one list alone answers as a list count does)."""
     if not _asks_absent(query, set()):
         return None
     marked: list[tuple[int, list[str]]] = []
     listed: list[tuple[int, list[str]]] = []
+    labels: list[str] = []
     for lines, number, label, named in labelled:
         if _WAS_THERE_LABEL.search(label.group(1)) and _label_kind(named) is _ATTENDANCE:
             items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
@@ -8416,7 +8446,10 @@ def _absent_union(labelled: list[tuple[list[str], int, re.Match[str], set[str]]]
             if items is None or not items or _counted_items(items, label.group(1)) is None:
                 return None  # prose, a stated count or 'others': how many is not written here
             listed.append((number, [item.strip(" ,;") for item in items]))
-    if len(marked) > 1 or len(listed) > 1 or not marked + listed:
+            labels.append(" ".join(_WORD.findall(label.group(1).lower())))
+    if len(marked) > 1 or len(set(labels)) < len(labels) or not marked + listed:
+        return None
+    if several and len(marked + listed) < 2:
         return None
     names: dict[str, str] = {}
     for _number, items in marked + listed:
