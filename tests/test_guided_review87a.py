@@ -96,3 +96,20 @@ def test_the_absent_of_two_absence_lines_are_counted_together() -> None:
 def test_a_reason_in_a_list_of_the_absent_keeps_the_item() -> None:
     text = "Committee\nPresent: Gil, Hal\nAbsent: Ivo (sick), Jo\n"
     assert first_line(ask(text, "How many people were absent?")) == "2"
+
+
+# v09: org charts
+
+
+@pytest.mark.parametrize(
+    "value", ["Open position", "Open role", "(vacant)", "Vacant from June", "Not yet appointed", "Being recruited"]
+)
+def test_a_role_held_by_no_one_is_no_person(value: str) -> None:
+    text = f"Org chart\nDirector: Pat Lund\nEditor: Rui Sato\nDesigner: Sol Vega\nWriter: {value}\n"
+    assert first_line(ask(text, "How many people are on the org chart?", "3")) == "3"
+
+
+@pytest.mark.parametrize("name", ["Lena van der Meer", "Tiago dos Santos", "Marie de la Cruz"])
+def test_a_name_with_a_particle_is_a_person(name: str) -> None:
+    text = f"Org chart\nDirector: Pat Lund\nEditor: {name}\nDesigner: Sol Vega\n"
+    assert first_line(ask(text, "How many people are on the org chart?", "3")) == "3"

@@ -7955,18 +7955,30 @@ def _titled_list(lines: list[str], place: set[str]) -> tuple[int, list[str]] | N
 
 
 _NO_HOLDER = re.compile(
-    r"(?i)^\s*(?:tb[cda]|n/?a|none|nobody|no\s+one|unknown|vacant|vacancy|open|(?:position|role|post)\s+open"
-    r"|(?:currently\s+)?(?:vacant|unfilled|open)|to\s+be\s+(?:hired|appointed|filled|confirmed|decided|announced|named)"
-    r"|hiring|recruiting|[-–—?]+)\s*(?:\(.*\))?\s*\.?\s*$"
+    r"(?i)^\s*[(\[]?\s*(?:tb[cda]|n/?a|none|nobody|no\s+one|unknown|vacancy|(?:position|role|post|job)\s+open"
+    r"|(?:(?:currently|still)\s+)?(?:vacant|unfilled|open|empty|unstaffed)"
+    r"|open\s+(?:role|position|post|vacancy|job|req(?:uisition)?|headcount)|(?:new\s+)?hire\s+pending"
+    r"|(?:to\s+be|not\s+yet|yet\s+to\s+be|being|currently\s+being)\s+(?:hired|appointed|filled|confirmed|decided"
+    r"|announced|named|recruited|advertised|replaced)|hiring|recruiting|recruitment(?:\s+(?:open|ongoing|under\s*way))?"
+    r"|[-–—?]+)(?:\s+(?:since|from|until|till|as\s+of|after|by|in)\s+[\w ,./-]{1,30})?\s*[)\]]?"
+    r"\s*(?:\(.*\))?\s*\.?\s*$"
 )
-"""A chart's role line value that names no one holding the role ('Head of Sales: TBD', 'vacant', 'to be hired',
-'-'): a role, no person (audit 86 v09)."""
+"""A chart's role line value that names no one holding the role ('Head of Sales: TBD', 'vacant', '(vacant)', 'Open
+role', 'Vacant since May', 'Not yet hired', 'Being recruited', '-'): a role, no person (audits 86 v09, 87 v09)."""
 _CHART_NOTE_LABEL = re.compile(
     r"(?i)^(?:last\s+)?(?:updated|revised|reviewed|edited|changed)(?:\s+on)?$|^(?:date|as\s+of|version|source"
     r"|effective(?:\s+from)?|valid\s+from)$"
 )
 """A label of a chart's own record ('Updated: May 2024', 'Version: 3'): no role, its value no person. A 'Note:' line is
 none of these: its prose may speak of the people ('the post is shared')."""
+
+
+_PERSON_NAME = re.compile(
+    r"[A-Z][\w.'-]*(?:\s+(?:(?:de|da|di|du|del|della|der|den|dos|das|do|van|von|le|la|bin|ibn|al|el|ter|ten|zu|y)\s+){0,2}"
+    r"[A-Z][\w.'-]*){0,3}\s*"
+)
+"""A person's name as a chart writes it: capitalised words, a particle between two of them lowercase ('Ana de
+Souza', 'Jan van der Berg', audit 87 v09)."""
 
 
 def _chart_people(lines: list[str]) -> list[tuple[int, str]] | None:
@@ -7988,7 +8000,7 @@ def _chart_people(lines: list[str]) -> list[tuple[int, str]] | None:
             roles += 1
             continue
         items = _listed_items(re.sub(r"\s*\([^()]*\)", "", label.group(2))) if label is not None else None
-        if not items or not all(re.fullmatch(r"(?:[A-Z][\w.'-]*\s*){1,4}", item) for item in items):
+        if not items or not all(_PERSON_NAME.fullmatch(item) for item in items):
             return None
         if any(_NO_HOLDER.match(item) for item in items):
             return None  # 'Ann, TBD': whether a second holder is to come is no count of people
