@@ -98,6 +98,22 @@ def test_a_reason_in_a_list_of_the_absent_keeps_the_item() -> None:
     assert first_line(ask(text, "How many people were absent?")) == "2"
 
 
+# v08: a label repeated over blocks with a role held by no one, or a note
+
+
+def test_a_vacant_role_line_counts_no_one() -> None:
+    text = "Lab A\nTechnician: Lu Fen\nTechnician: Mo Park\n\nLab B\nTechnician: Ned Ore\nTechnician: (vacant)\n"
+    assert first_line(ask(text, "How many technicians are there?")) == "3"
+
+
+def test_a_prose_line_of_the_label_gives_no_count_of_one() -> None:
+    text = (
+        "Lab A\nTechnician: Lu Fen\nTechnician: Mo Park\n\nLab B\nTechnician: Ned Ore\n\n"
+        "Notes\nTechnician: ask the office about weekend cover\n"
+    )
+    assert first_line(ask(text, "How many technicians are there?")) not in ("1", "2")
+
+
 # v09: org charts
 
 

@@ -7697,6 +7697,12 @@ def _named_block(lines: list[str], query: str) -> tuple[int, set[str]] | None:
     return number, {stem(w) for w in title.split()}
 
 
+def _held_by(value: str) -> list[str] | None:
+    """The people a role line's value lists (`_listed_items`), [] for a role held by no one ('(vacant)', 'TBC',
+    `_NO_HOLDER`), None for prose ('see rota for cover') or a stated count."""
+    return [] if _NO_HOLDER.match(value) else _listed_items(value)
+
+
 def _repeated_labels(
     labelled: list[tuple[list[str], int, re.Match[str], set[str]]], query: str = ""
 ) -> tuple[dict[tuple[int, int], list[int]], dict[tuple[int, int], set[str]]]:
@@ -7723,8 +7729,10 @@ def _repeated_labels(
         if any(not line.strip() for line in lines[first - 1 : last]):  # blocks apart
             block = _named_block(lines, query)
             values = [_LABELLED_LINE.match(lines[n - 1]) for n in numbers]
-            each = [_listed_items(v.group(2)) if v is not None and v.group(2) else None for v in values]
-            if block is not None and not block[0] and any(got is None or len(got) > 1 for got in each):
+            each = [_held_by(v.group(2)) if v is not None and v.group(2) else None for v in values]
+            # a line of prose or a vacancy ('Nurse: (vacant)', 'Nurse: see rota') makes no lists of their own: the
+            # others would each count alone, all 1 (audit 87 v08); a line of several names does
+            if block is not None and not block[0] and any(got is not None and len(got) > 1 for got in each):
                 continue  # 'Attendees: Ruth, Omar' of two meetings: lists of their own, not one role's holders
             starts = sorted(_block_titles(lines))
             if block is not None and block[0]:
@@ -7807,13 +7815,15 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
         twice = ""
         if members:  # 'Engineer: Ann' / 'Engineer: Bo': one list of the values of every line the label starts
             values = [_LABELLED_LINE.match(lines[at - 1]) for at in members]
-            each = [_listed_items(v.group(2)) if v is not None and v.group(2) else None for v in values]
+            each = [_held_by(v.group(2)) if v is not None and v.group(2) else None for v in values]
             if any(got is None for got in each):
                 continue  # one of its lines is prose, a stated count or a title: how many it holds is unknown
+            if any(got == [] for got in each):
+                twice = "; a role held by no one ('vacant', 'TBC') counted as none"
             items = [item for got in each for item in got or []]
             if len(set(items)) < len(items):  # 'Nurse: Ana Ruiz' on two lines: one person, named twice
                 items = list(dict.fromkeys(items))
-                twice = "; a name on two lines counted once"
+                twice += "; a name on two lines counted once"
         # 'people', 'guests', 'members' name anyone of a list; 'interns' one kind of its people
         # ('volunteers', 'students': a kind too where the list writes groups or notes of kinds, audit 87 v06)
         kind = noun - named - _label_kind(named) - {stem(w) for w in _ANYONE | _ANY_PERSON}
