@@ -129,3 +129,40 @@ def test_a_role_held_by_no_one_is_no_person(value: str) -> None:
 def test_a_name_with_a_particle_is_a_person(name: str) -> None:
     text = f"Org chart\nDirector: Pat Lund\nEditor: {name}\nDesigner: Sol Vega\n"
     assert first_line(ask(text, "How many people are on the org chart?", "3")) == "3"
+
+
+# v10: the filled cells of a column
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "want"),
+    [
+        ("pupil,grade\nAli,7\nBea,0\nCai,-\nDov,5\n", "How many pupils have a grade?", "3"),
+        ("part,qty\nbolt,12\nnut,0\nwasher,n/a\n", "How many parts have a quantity?", "2"),
+        ("part,amt\nbolt,12\nnut,\nwasher,4\n", "How many parts have an amount?", "2"),
+    ],
+)
+def test_a_number_column_counts_its_zeros_as_filled(text: str, question: str, want: str) -> None:
+    assert first_line(ask(text, question, want)) == want
+
+
+def test_a_count_over_a_short_header_with_every_cell_filled() -> None:
+    text = "part,qty\nbolt,12\nnut,3\nwasher,5\n"
+    assert first_line(ask(text, "How many parts have a quantity?")) == "3"
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("name,address\nAli,1 High St\nBea,n/a\nCai,2 Low Rd\n", "How many addresses are there?"),
+        ("name,email\nAli,a@x.org\nBea,-\nCai,c@x.org\n", "How many email addresses are there?"),
+        ("name,fax\nAli,0101\nBea,none\nCai,0102\n", "How many fax numbers are there?"),
+    ],
+)
+def test_a_count_named_by_a_column_counts_its_filled_cells(text: str, question: str) -> None:
+    assert first_line(ask(text, question)) == "2"
+
+
+def test_a_column_whose_values_repeat_is_no_count_of_rows() -> None:
+    text = "name,class\nAli,red\nBea,red\nCai,blue\nDov,n/a\n"
+    assert first_line(ask(text, "How many classes are there?")) != "4"

@@ -4945,6 +4945,9 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         r"contain))(?: in (?:the|this) \w+)?\?*$",
         q,
     )
+    records = _item_records(_table_records(units)) if m else []
+    if m and len(records) > 1 and _named_key(records, m.group(1)):
+        return None  # "How many statuses are there?" names a column: its values, which rows repeat or leave empty
     if m:  # "How many currencies are listed?": the items of a table, a list of entries, a changelog
         counted = _collection(units, state["shapes"])
         if counted is not None:
@@ -5303,21 +5306,47 @@ def _the_entitys_cell(
 
 
 _HOW_MANY_OF_A_COLUMN = re.compile(
-    r"(?i)how many ([a-z][\w-]*?s) (?:are|were) (?:there|listed|in (?:the|this|our|my) [\w-]+)"
+    r"(?i)how many ((?:[a-z][\w-]* )?[a-z][\w-]*?s) (?:are|were) (?:there|listed|in (?:the|this|our|my) [\w-]+)"
     r"(?: (?:in|on) (?:the|this) (?:table|list|file))?\s*[?.!]*$"
 )
 
 
-def _key_column(records: list[dict[str, Any]], noun: str) -> str | None:
-    """The column a plural or singular `noun` names ("teams": `Team`), when each record holds its own value there
-    (one team per row; an empty cell or a placeholder, `_NO_VALUE`, holds none: audit 86 v08); None otherwise."""
-    keys = [k for k in records[0]["keys"] if k]
-    named = [k for k in keys if stem(k.lower()) == stem(noun.lower())]
+_OF_A_VALUE = frozenset("number numbers no nos address addresses value values entry entries id ids".split())
+"""A noun's last word that names a column's values by their shape ('phone numbers' of `phone`, 'email addresses')."""
+
+
+def _names_key(key: str, noun: str) -> bool:
+    """Whether a plural or singular `noun` (one or two words) names the column `key` ("teams": `Team`, "statuses":
+    `status`, whose stems differ; "phone numbers": `phone`; "email addresses": `Email address`) (audit 87 v10)."""
+    words = _WORD.findall(noun.lower())
+    cells = [w for w in re.split(r"[\s_]+", key.lower()) if w]
+
+    def same(have: list[str], want: list[str]) -> bool:
+        return len(have) == len(want) and all(
+            stem(h) == stem(w) or w in (h + "s", h + "es") for h, w in zip(have, want, strict=True)
+        )
+
+    return same(cells, words) or (len(words) > 1 and words[-1] in _OF_A_VALUE and same(cells, words[:-1]))
+
+
+def _named_key(records: list[dict[str, Any]], noun: str) -> str | None:
+    """The one column of `records` that `noun` names (`_names_key`), held by every record; None otherwise."""
+    named: list[str] = [k for k in records[0]["keys"] if k and _names_key(k, noun)]
     if len(named) != 1 or any(named[0] not in u["keys"] for u in records):
         return None
-    values = [u["fields"][u["keys"].index(named[0])].strip() for u in records]
+    return named[0]
+
+
+def _key_column(records: list[dict[str, Any]], noun: str) -> str | None:
+    """The column a plural or singular `noun` names ("teams": `Team`, `_named_key`), when each record holds its own
+    value there (one team per row; an empty cell or a placeholder, `_NO_VALUE`, holds none: audit 86 v08); None
+    otherwise."""
+    key = _named_key(records, noun)
+    if key is None:
+        return None
+    values = [u["fields"][u["keys"].index(key)].strip() for u in records]
     values = [v for v in values if v and v.lower() not in _NO_VALUE]
-    return named[0] if values and len(set(values)) == len(values) else None
+    return key if values and len(set(values)) == len(values) else None
 
 
 def _rows_of_a_column(units: list[dict[str, Any]], q: str) -> str | None:
@@ -6369,6 +6398,27 @@ _ROWS_ASKED = frozenset("rows row records record entries entry lines line".split
 people, `_PEOPLE_NOUNS`): a count even when every row, or none, has the cell filled."""
 
 
+_SHORT_FORMS = {
+    "qty": "quantity",
+    "amt": "amount",
+    "tel": "telephone",
+    "ph": "phone",
+    "addr": "address",
+    "desc": "description",
+    "dob": "date of birth",
+    "mgr": "manager",
+    "dept": "department",
+    "ref": "reference",
+    "pct": "percentage",
+    "wt": "weight",
+    "ht": "height",
+    "yr": "year",
+    "dur": "duration",
+}
+"""A column header's usual short form and the word a question says for it ('qty': "How many items have a
+quantity?")."""
+
+
 def _filled_negation(query: str) -> bool:
     """Whether the one negation of `query` is the "no" of "How many rows have no email?", which `filled_count`
     reads (as empty cells) and `unmodelled` would have every counting rule step aside for."""
@@ -6398,14 +6448,24 @@ def filled_count(state: dict[str, Any], query: str) -> str | None:
     named = [w for w in words if w.lower() not in generic] or words
     at = _column_for_words(words, columns) if words else None
     at = _column_for_words(named, columns) if at is None and named else at
+    if at is None and named:  # "have a quantity" of a `qty` column: a header's usual short form (audit 87 v10)
+        spelt = [" ".join(_SHORT_FORMS.get(w.lower(), w) for w in re.split(r"([\W_]+)", c)) for c in columns]
+        at = _column_for_words(named, spelt)
     if at is None or at == _column_for(m.group("noun"), columns):
         return None
     cells = [c[at].strip() if at < len(c) else "" for _, c in rows]
     cells = ["" if c.lower() in _NO_VALUE else c for c in cells]
-    rows_asked = m.group("noun").lower() in _ROWS_ASKED | _PEOPLE_NOUNS
+    # "How many items have a qty?" over an `item` column: the rows are what the noun counts, as "rows" are; all of
+    # them or none is a count too (a word search of the rows answered 0, audit 87 v10)
+    rows_asked = m.group("noun").lower() in _ROWS_ASKED | _PEOPLE_NOUNS or _column_for(m.group("noun"), columns) == 0
     if not rows_asked and (all(cells) or not any(cells)):
         return None
-    if any(c.lower() in {"yes", "no", "true", "false", "y", "n", "0", "1", "x"} for c in cells):
+    # a yes/no flag column, where "have" asks for the yes; '0' and '1' are flags only where every filled cell is one
+    # (a 'qty' or 'score' column of numbers holds '0' as a number, audit 87 v10)
+    filled = [c for c in cells if c]
+    if any(c.lower() in {"yes", "no", "true", "false", "y", "n", "x"} for c in filled) or (
+        filled and all(c in {"0", "1"} for c in filled)
+    ):
         return None
     empty = bool(
         m.group("missing") or m.group("empty") or (m.group("state") or "").lower() in ("empty", "blank", "missing")
