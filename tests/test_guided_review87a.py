@@ -41,6 +41,11 @@ def test_a_kind_the_list_does_not_name_gets_no_count(kind: str) -> None:
     assert _no_number(ask(text, f"How many {kind} were present?"))
 
 
+def test_a_note_on_a_name_is_no_other_kind_of_a_people_noun() -> None:
+    text = "Class 4B register\nPresent: Ola (late), Pim, Rex (left at 2pm)\n"
+    assert first_line(ask(text, "How many students were present?")) == "3"
+
+
 def test_people_marked_of_a_kind_count_one_each() -> None:
     text = "Shift\nAttendees: Rhea (trainee), Sam, Tova (trainee), Uri (trainee), Vik\n"
     got = ask(text, "How many trainees attended?")
@@ -118,7 +123,15 @@ def test_a_prose_line_of_the_label_gives_no_count_of_one() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["Open position", "Open role", "(vacant)", "Vacant from June", "Not yet appointed", "Being recruited"]
+    "value",
+    [
+        "Open position",
+        "Open role",
+        "(vacant)",
+        "Vacant from June",
+        "Not yet appointed",
+        "Being recruited",
+    ],
 )
 def test_a_role_held_by_no_one_is_no_person(value: str) -> None:
     text = f"Org chart\nDirector: Pat Lund\nEditor: Rui Sato\nDesigner: Sol Vega\nWriter: {value}\n"

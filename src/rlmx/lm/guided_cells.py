@@ -7676,22 +7676,23 @@ _GROUP_OF = re.compile(
 starters')."""
 
 
-def _groups_of_a_kind(items: list[str], kind: set[str]) -> tuple[int, list[str]] | None:
+def _groups_of_a_kind(items: list[str], kind: set[str], by_notes: bool = True) -> tuple[int, list[str]] | None:
     """For a count of one kind of people ("How many interns attended?", `kind` its noun's stems) over a list's
     items: (the sum of the numbers of its groups of that kind, each person marked of that kind counting one, the
     items that hold them) (audit 86 v06: 'Ann, Bob, Cleo + 2 interns' -> 2, never 5; audit 87 v06: 'Bob (intern),
     Cleo (intern)' -> 2, 'Cleo + 2 interns + 1 volunteer' -> 2); (0, []) when no item is a group by number or
     carries a short note (a list of names: whether the count of all of them stands is the caller's); None when
-    groups or notes are written but none of the asked kind (which of the named are interns is not told)."""
+    groups or notes are written but none of the asked kind (which of the named are interns is not told). Without
+    `by_notes` a note of another kind is no group ('players' of 'Bob (captain)': a captain is one of them)."""
     total, holding, grouped = 0, [], False
     for item in items:
         held = False
         for note in re.findall(r"\(([^()]*)\)", item):  # 'Bob (intern)': one of that kind; 'Ann (chair)': a note
             words = _WORD.findall(note.lower())
             if 0 < len(words) <= 3 and not _marked_absent(f"({note})"):
-                grouped = True
+                grouped = grouped or by_notes
                 if kind & {stem(w) for w in words}:
-                    total, held = total + 1, True
+                    total, held, grouped = total + 1, True, True
         bare = re.sub(r"\s*\([^()]*\)", "", item).strip(" .;")
         for piece in re.split(r"(?i)\s*(?:\+|\bplus\b|\band\b)\s*", bare):
             group = _GROUP_OF.search(piece)
@@ -7888,7 +7889,8 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
         # ('volunteers', 'students': a kind too where the list writes groups or notes of kinds, audit 87 v06)
         kind = noun - named - _label_kind(named) - {stem(w) for w in _ANYONE | _ANY_PERSON}
         if kind and items:  # "How many interns attended?" of 'Ann, Bob, Cleo + 2 interns': the interns alone
-            of_kind = _groups_of_a_kind(items, kind)
+            # 'players', 'volunteers' (`_PEOPLE_NOUNS`) may name all of a list: a note of a role is no other kind
+            of_kind = _groups_of_a_kind(items, kind, by_notes=not kind <= {stem(w) for w in _PEOPLE_NOUNS})
             if of_kind is None:
                 continue  # groups of other kinds only: how many of the asked kind is not written
             above = {stem(w) for w in _WORD.findall("\n".join(lines[: number - 1]).lower())}
