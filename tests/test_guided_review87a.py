@@ -91,6 +91,12 @@ def test_a_note_that_leaves_coming_open_gives_no_count(note: str) -> None:
     assert first_line(ask(text, "How many guests are coming?")) not in ("3", "4")
 
 
+@pytest.mark.parametrize("note", ["absent for item 4", "away during the vote", "out after lunch"])
+def test_an_absence_for_a_part_of_the_meeting_is_no_absence(note: str) -> None:
+    text = f"Committee\nPresent: Gil, Hal ({note}), Ivo\n"
+    assert first_line(ask(text, "How many people attended?")) == "3"
+
+
 def test_the_absent_of_two_absence_lines_are_counted_together() -> None:
     text = "Committee\nPresent: Gil, Hal\nAbsent: Ivo (flu)\nApologies: Jo, Kay\n"
     got = ask(text, "How many people were absent?", "3")

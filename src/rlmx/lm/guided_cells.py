@@ -7592,10 +7592,12 @@ _DENIED_ABSENCE = re.compile(
     r"(?i)\bnot\s+(?:absent|away|sick|ill|unwell|excused|cancell?ed|on\s+leave)\b"
     r"|\b(?:fine|better|well|ok|okay|recovered|back)\s+now\b|\bnow\s+(?:fine|better|well|ok|okay|recovered|back"
     r"|coming|attending|joining|here)\b|\b(?:but|yet)\s+(?:coming|attending|came|attended|joined|present|there|here)\b"
-    r"|\brecovered\b"
+    r"|\brecovered\b|\b(?:absent|away|out|not\s+(?:present|there))\s+(?:for|during|from|until|till|after|before)\s+"
+    r"(?:item|items|part|agenda|the\s+(?:first|last|second|start|end|break|vote|discussion)|lunch|\d)"
 )
-"""A note that denies the absence its words name ('not absent, just late'), or says it is over ('sick last week,
-fine now', 'was ill, recovered', 'unwell but coming'): the person is there (audit 87 v07)."""
+"""A note that denies the absence its words name ('not absent, just late'), says it is over ('sick last week,
+fine now', 'was ill, recovered', 'unwell but coming') or was for a part only ('absent for item 3', 'away until
+10:30'): the person is there (audit 87 v07)."""
 
 
 def _marked_absent(item: str) -> bool:
