@@ -137,6 +137,8 @@ def test_a_prose_line_of_the_label_gives_no_count_of_one() -> None:
         "Vacant from June",
         "Not yet appointed",
         "Being recruited",
+        "Awaiting appointment",
+        "Post unfilled",
     ],
 )
 def test_a_role_held_by_no_one_is_no_person(value: str) -> None:

@@ -8029,7 +8029,9 @@ def _titled_list(lines: list[str], place: set[str]) -> tuple[int, list[str]] | N
 
 
 _NO_HOLDER = re.compile(
-    r"(?i)^\s*[(\[]?\s*(?:tb[cda]|n/?a|none|nobody|no\s+one|unknown|vacancy|(?:position|role|post|job)\s+open"
+    r"(?i)^\s*[(\[]?\s*(?:tb[cda]|n/?a|none|nobody|no\s+one|unknown|vacancy"
+    r"|(?:position|role|post|job|seat)\s+(?:open|vacant|unfilled|empty|advertised)|(?:currently\s+)?advertised"
+    r"|(?:awaiting|pending)\s+(?:an?\s+)?(?:appointment|hire|hiring|recruitment|replacement)"
     r"|(?:(?:currently|still)\s+)?(?:vacant|unfilled|open|empty|unstaffed)"
     r"|open\s+(?:role|position|post|vacancy|job|req(?:uisition)?|headcount)|(?:new\s+)?hire\s+pending"
     r"|(?:to\s+be|not\s+yet|yet\s+to\s+be|being|currently\s+being)\s+(?:hired|appointed|filled|confirmed|decided"
