@@ -5074,6 +5074,9 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         r"contain))(?: in (?:the|this) \w+)?\?*$",
         q,
     )
+    records = _item_records(_table_records(units)) if m else []
+    if m and len(records) > 1 and _named_key(records, m.group(1)):
+        return None  # "How many statuses are there?" names a column: its values, which rows repeat or leave empty
     if m:  # "How many currencies are listed?": the items of a table, a list of entries, a changelog
         counted = _collection(units, state["shapes"])
         if counted is not None:
@@ -5432,21 +5435,47 @@ def _the_entitys_cell(
 
 
 _HOW_MANY_OF_A_COLUMN = re.compile(
-    r"(?i)how many ([a-z][\w-]*?s) (?:are|were) (?:there|listed|in (?:the|this|our|my) [\w-]+)"
+    r"(?i)how many ((?:[a-z][\w-]* )?[a-z][\w-]*?s) (?:are|were) (?:there|listed|in (?:the|this|our|my) [\w-]+)"
     r"(?: (?:in|on) (?:the|this) (?:table|list|file))?\s*[?.!]*$"
 )
 
 
-def _key_column(records: list[dict[str, Any]], noun: str) -> str | None:
-    """The column a plural or singular `noun` names ("teams": `Team`), when each record holds its own value there
-    (one team per row; an empty cell or a placeholder, `_NO_VALUE`, holds none: audit 86 v08); None otherwise."""
-    keys = [k for k in records[0]["keys"] if k]
-    named = [k for k in keys if stem(k.lower()) == stem(noun.lower())]
+_OF_A_VALUE = frozenset("number numbers no nos address addresses value values entry entries id ids".split())
+"""A noun's last word that names a column's values by their shape ('phone numbers' of `phone`, 'email addresses')."""
+
+
+def _names_key(key: str, noun: str) -> bool:
+    """Whether a plural or singular `noun` (one or two words) names the column `key` ("teams": `Team`, "statuses":
+    `status`, whose stems differ; "phone numbers": `phone`; "email addresses": `Email address`) (audit 87 v10)."""
+    words = _WORD.findall(noun.lower())
+    cells = [w for w in re.split(r"[\s_]+", key.lower()) if w]
+
+    def same(have: list[str], want: list[str]) -> bool:
+        return len(have) == len(want) and all(
+            stem(h) == stem(w) or w in (h + "s", h + "es") for h, w in zip(have, want, strict=True)
+        )
+
+    return same(cells, words) or (len(words) > 1 and words[-1] in _OF_A_VALUE and same(cells, words[:-1]))
+
+
+def _named_key(records: list[dict[str, Any]], noun: str) -> str | None:
+    """The one column of `records` that `noun` names (`_names_key`), held by every record; None otherwise."""
+    named: list[str] = [k for k in records[0]["keys"] if k and _names_key(k, noun)]
     if len(named) != 1 or any(named[0] not in u["keys"] for u in records):
         return None
-    values = [u["fields"][u["keys"].index(named[0])].strip() for u in records]
+    return named[0]
+
+
+def _key_column(records: list[dict[str, Any]], noun: str) -> str | None:
+    """The column a plural or singular `noun` names ("teams": `Team`, `_named_key`), when each record holds its own
+    value there (one team per row; an empty cell or a placeholder, `_NO_VALUE`, holds none: audit 86 v08); None
+    otherwise."""
+    key = _named_key(records, noun)
+    if key is None:
+        return None
+    values = [u["fields"][u["keys"].index(key)].strip() for u in records]
     values = [v for v in values if v and v.lower() not in _NO_VALUE]
-    return named[0] if values and len(set(values)) == len(values) else None
+    return key if values and len(set(values)) == len(values) else None
 
 
 def _rows_of_a_column(units: list[dict[str, Any]], q: str) -> str | None:
@@ -6505,6 +6534,27 @@ _ROWS_ASKED = frozenset("rows row records record entries entry lines line".split
 people, `_PEOPLE_NOUNS`): a count even when every row, or none, has the cell filled."""
 
 
+_SHORT_FORMS = {
+    "qty": "quantity",
+    "amt": "amount",
+    "tel": "telephone",
+    "ph": "phone",
+    "addr": "address",
+    "desc": "description",
+    "dob": "date of birth",
+    "mgr": "manager",
+    "dept": "department",
+    "ref": "reference",
+    "pct": "percentage",
+    "wt": "weight",
+    "ht": "height",
+    "yr": "year",
+    "dur": "duration",
+}
+"""A column header's usual short form and the word a question says for it ('qty': "How many items have a
+quantity?")."""
+
+
 def _filled_negation(query: str) -> bool:
     """Whether the one negation of `query` is the "no" of "How many rows have no email?", which `filled_count`
     reads (as empty cells) and `unmodelled` would have every counting rule step aside for."""
@@ -6534,14 +6584,24 @@ def filled_count(state: dict[str, Any], query: str) -> str | None:
     named = [w for w in words if w.lower() not in generic] or words
     at = _column_for_words(words, columns) if words else None
     at = _column_for_words(named, columns) if at is None and named else at
+    if at is None and named:  # "have a quantity" of a `qty` column: a header's usual short form (audit 87 v10)
+        spelt = [" ".join(_SHORT_FORMS.get(w.lower(), w) for w in re.split(r"([\W_]+)", c)) for c in columns]
+        at = _column_for_words(named, spelt)
     if at is None or at == _column_for(m.group("noun"), columns):
         return None
     cells = [c[at].strip() if at < len(c) else "" for _, c in rows]
     cells = ["" if c.lower() in _NO_VALUE else c for c in cells]
-    rows_asked = m.group("noun").lower() in _ROWS_ASKED | _PEOPLE_NOUNS
+    # "How many items have a qty?" over an `item` column: the rows are what the noun counts, as "rows" are; all of
+    # them or none is a count too (a word search of the rows answered 0, audit 87 v10)
+    rows_asked = m.group("noun").lower() in _ROWS_ASKED | _PEOPLE_NOUNS or _column_for(m.group("noun"), columns) == 0
     if not rows_asked and (all(cells) or not any(cells)):
         return None
-    if any(c.lower() in {"yes", "no", "true", "false", "y", "n", "0", "1", "x"} for c in cells):
+    # a yes/no flag column, where "have" asks for the yes; '0' and '1' are flags only where every filled cell is one
+    # (a 'qty' or 'score' column of numbers holds '0' as a number, audit 87 v10)
+    filled = [c for c in cells if c]
+    if any(c.lower() in {"yes", "no", "true", "false", "y", "n", "x"} for c in filled) or (
+        filled and all(c in {"0", "1"} for c in filled)
+    ):
         return None
     empty = bool(
         m.group("missing") or m.group("empty") or (m.group("state") or "").lower() in ("empty", "blank", "missing")
@@ -7542,6 +7602,8 @@ _ANYONE = frozenset("people persons person names items things entries ones parti
 verb."""
 
 
+_ANY_PERSON = frozenset("people persons person attendees guests invitees contacts names".split())
+"""Nouns of a list count that ask for anyone of a list of people, never one kind of them ('volunteers', 'interns')."""
 _ATTENDANCE = frozenset(
     stem(w) for w in "attendees attended attending attendance present participants participated attendants".split()
 )
@@ -7693,13 +7755,14 @@ _SMALL_NUMBERS = {
     w: n for n, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())
 }
 _ADDED_COUNT = re.compile(
-    r"(?i)^(?P<name>.*?)\s*(?:^|\+|\bplus\b|\band\b)\s*(?P<n>\d{1,3}|"
+    r"(?i)^(?P<name>.*?)\s*(?:^(?=\S+\s+\w)|\+|\bplus\b|\band\b)\s*(?P<n>\d{1,3}|"
     + "|".join(_SMALL_NUMBERS)
     + r")(?:\s+(?:more|other|others|guests?|friends?|colleagues?|people|persons|visitors?|children|kids"
     r"|partners?|plus-?ones?|unnamed)){0,2}$"
 )
-"""A list item that adds people by their number, not by name ('Bob + 2', 'plus two guests', '+3'): the number
-counts that many more."""
+"""A list item that adds people by their number, not by name ('Bob + 2', 'plus two guests', '+3', '2 more'): the
+number counts that many more. A number alone ('500' of 'Prizes: 1,000, 500, 250') adds no one: with no '+', 'plus'
+or 'and' before it and no noun after it, it is an amount or a label, never a group of people (audit 87 v05)."""
 _ADDED_GROUP = re.compile(
     r"(?i)^(?P<name>.*?)\s*(?:\+|\bplus\b|\band\b)\s*(?P<n>\d{1,3}|"
     + "|".join(_SMALL_NUMBERS)
@@ -7707,6 +7770,11 @@ _ADDED_GROUP = re.compile(
 )
 """In a list of people, an item that adds a group by its number and any noun ('Cleo + 2 interns', 'plus 3 new
 starters'): that many more people (audit 85 v06); in a list of things ('eggs and 6 lemons') it is one item."""
+_GROUP_ALONE = re.compile(
+    r"(?i)(?P<name>)(?P<n>\d{1,3}|" + "|".join(_SMALL_NUMBERS) + r")(?:\s+(?:more\s+)?[a-z][\w-]*){1,2}"
+)
+"""A list item that is a group of people by number and noun alone ('2 interns', 'two new starters'): after named
+people ('Ann, Bob and two interns') it adds that many; a list of such groups alone is `_COUNTED_GROUP`'s."""
 _OPEN_END = re.compile(
     r"(?i)^(?:and\s+|among\s+)?(?:others?|many\s+more|more|etc\.?|et\s+al\.?|and\s+so\s+on|so\s+on|\.{2,}|…"
     r"|and\s+others|various|several\s+\w+|some\s+\w+|(?:a\s+)?few\s+\w+|tbc|tbd|\?+)"
@@ -7725,11 +7793,30 @@ _ABSENT_MARK = re.compile(
     r"(?i)\((?:[^()]*\b)?(?:absent|apologies|apologi[sz]ed|sent\s+apologies|declined|did\s+not\s+(?:attend|come|show)"
     r"|didn'?t\s+(?:attend|come|show)|not\s+(?:present|attending|there|coming|going|joining|able\s+to\s+(?:attend|come))"
     r"|(?:can'?t|cannot|won'?t|will\s+not)\s+(?:attend|come|make\s+it|join)|unable\s+to\s+(?:attend|come)|excused"
-    r"|no[-\s]show|cancell?ed|away|off\s+sick|sick|ill)\b[^()]*\)|\(\s*[-–—x✗]\s*\)"
+    r"|no[-\s]show|cancell?ed|away|off\s+sick|sick|ill|unwell|poorly|not\s+well|in\s+hospital"
+    r"|on\s+(?:annual\s+|sick\s+)?leave|on\s+holiday|on\s+vacation)\b[^()]*\)"
+    r"|\(\s*(?:[-–—x✗✘❌]|no|n|nope|not\s+coming)\s*\)|\s[✗✘❌]\s*$"
 )
 """A list item's note that says the person was not there, or will not be ('Dan (absent)', 'Eva (did not attend)',
-'Cleo (not coming)', 'Bo (-)'); one that denies it ('Bob (not absent, just late)') is none (`_marked_absent`)."""
-_DENIED_ABSENCE = re.compile(r"(?i)\bnot\s+(?:absent|away|sick|ill|excused|cancell?ed)\b")
+'Cleo (not coming)', 'Bo (-)', 'Bob (no)', 'Bob (unwell)'), or a cross after it where the others carry ticks ('Bob
+✗', audit 87 v07); one that denies it ('Bob (not absent, just late)') is none (`_marked_absent`)."""
+_UNSURE_MARK = re.compile(
+    r"(?i)\((?:[^()]*\b)?(?:maybe|perhaps|possibly|tentative(?:ly)?|unconfirmed|tb[cd]|to\s+be\s+confirmed|not\s+sure"
+    r"|unsure|undecided|might\s+(?:come|attend|join|make\s+it)|hopefully|if\s+(?:free|possible|well))\b[^()]*\)"
+    r"|\(\s*\?+\s*\)"
+)
+"""A list item's note that leaves open whether the person comes ('Bob (maybe)', 'Cleo (tbc)', 'Dan (?)'): no count of
+those coming can be read (audit 87 v07)."""
+_DENIED_ABSENCE = re.compile(
+    r"(?i)\bnot\s+(?:absent|away|sick|ill|unwell|excused|cancell?ed|on\s+leave)\b"
+    r"|\b(?:fine|better|well|ok|okay|recovered|back)\s+now\b|\bnow\s+(?:fine|better|well|ok|okay|recovered|back"
+    r"|coming|attending|joining|here)\b|\b(?:but|yet)\s+(?:coming|attending|came|attended|joined|present|there|here)\b"
+    r"|\brecovered\b|\b(?:absent|away|out|not\s+(?:present|there))\s+(?:for|during|from|until|till|after|before)\s+"
+    r"(?:item|items|part|agenda|the\s+(?:first|last|second|start|end|break|vote|discussion)|lunch|\d)"
+)
+"""A note that denies the absence its words name ('not absent, just late'), says it is over ('sick last week,
+fine now', 'was ill, recovered', 'unwell but coming') or was for a part only ('absent for item 3', 'away until
+10:30'): the person is there (audit 87 v07)."""
 
 
 def _marked_absent(item: str) -> bool:
@@ -7748,7 +7835,8 @@ def _counted_items(
     """The items of a labelled list that count, the people added by number and a note of what was left out:
     ('Ann', 'Bob + 2') -> (['Ann', 'Bob'], 2, ...) (review 84 v08); an item marked absent ('Dan (absent)') is left
     out of a list of who was there (`_WAS_THERE_LABEL`, v09). None when no count can be read: the list goes on unnamed
-    ('others', 'etc.', `_OPEN_END`), or an item is marked absent from a list that is no list of who was there
+    ('others', 'etc.', `_OPEN_END`), an item is a number alone ('Tickets sold: 120, 95': counts or amounts, audit 87
+    v05), or an item is marked absent from a list that is no list of who was there
     ('Team: Ann, Bob (away)': Bob is on the team still). In a list of `people` a group added by number may be of
     any noun ('Cleo + 2 interns', `_ADDED_GROUP`). A count of those `present` (coming, attending: "How many guests
     are coming?") leaves an item marked absent out of a list of any label ('Guests: ..., Cleo (not coming)', audit 86
@@ -7760,6 +7848,8 @@ def _counted_items(
         bare = item.strip(" ,;")
         if _OPEN_END.match(bare) or re.search(r"(?i)(?:\betc\.?|\bet al\.?|\.{3}|…)$", bare):
             return None
+        if re.fullmatch(r"\d[\d,.]*%?", bare):
+            return None  # 'Tickets sold: 120, 95': a number alone may count the asked things, or be their amount
         # 'Bob (+1)', 'Bob (plus 2)': the added number in brackets adds as 'Bob +1' does (review 84c v08)
         bare = re.sub(r"(?i)\s*\(\s*((?:\+|\bplus\b)[^()]*?)\s*\)$", r" \1", bare)
         one = _ADDED_ONE.match(bare)
@@ -7768,13 +7858,23 @@ def _counted_items(
             kept.append(one.group("name").strip())
             continue
         more = _ADDED_COUNT.match(bare) or (_ADDED_GROUP.match(bare) if people else None)
+        if more is None and people and kept and not any(_GROUP_ALONE.fullmatch(k.strip(" .")) for k in kept):
+            more = _GROUP_ALONE.fullmatch(bare)  # 'Ann, Bob, Cleo, 2 interns': a group after the named (audit 87 v06)
         if more is not None:
-            number = more.group("n").lower()
-            added += int(number) if number.isdigit() else _SMALL_NUMBERS[number]
-            if more.group("name").strip():
-                kept.append(more.group("name").strip())
+            while more is not None:  # 'Cleo + 2 interns + 1 volunteer': each group adds its number (audit 87 v06)
+                number = more.group("n").lower()
+                added += int(number) if number.isdigit() else _SMALL_NUMBERS[number]
+                bare = more.group("name").strip()
+                more = (_ADDED_COUNT.match(bare) or (_ADDED_GROUP.match(bare) if people else None)) if bare else None
+            if bare:
+                kept.append(bare)
             continue
+        if present and _UNSURE_MARK.search(bare):
+            return None  # 'Bob (maybe)': whether he comes is not known, so neither is how many do (audit 87 v07)
         if _marked_absent(bare):
+            if {stem(w) for w in _WORD.findall(label.lower())} & _NOT_THERE:
+                kept.append(item)  # 'Absent: Dan (sick)': the note says why, of one the list counts (audit 87 v07)
+                continue
             if not present and not _WAS_THERE_LABEL.search(label):
                 return None
             absent.append(bare)
@@ -7797,21 +7897,34 @@ _GROUP_OF = re.compile(
 starters')."""
 
 
-def _groups_of_a_kind(items: list[str], kind: set[str]) -> tuple[int, list[str]] | None:
+def _groups_of_a_kind(items: list[str], kind: set[str], by_notes: bool = True) -> tuple[int, list[str]] | None:
     """For a count of one kind of people ("How many interns attended?", `kind` its noun's stems) over a list's
-    items: (the sum of the numbers of its groups of that kind, the items that hold them) (audit 86 v06: 'Ann, Bob,
-    Cleo + 2 interns' -> 2, never 5); (0, []) when no item is a group by number (a list of names: the count of all
-    of them stands); None when groups are written but none of the asked kind (which of the named are interns is
-    not told)."""
+    items: (the sum of the numbers of its groups of that kind, each person marked of that kind counting one, the
+    items that hold them) (audit 86 v06: 'Ann, Bob, Cleo + 2 interns' -> 2, never 5; audit 87 v06: 'Bob (intern),
+    Cleo (intern)' -> 2, 'Cleo + 2 interns + 1 volunteer' -> 2); (0, []) when no item is a group by number or
+    carries a short note (a list of names: whether the count of all of them stands is the caller's); None when
+    groups or notes are written but none of the asked kind (which of the named are interns is not told). Without
+    `by_notes` a note of another kind is no group ('players' of 'Bob (captain)': a captain is one of them)."""
     total, holding, grouped = 0, [], False
     for item in items:
-        group = _GROUP_OF.search(re.sub(r"\s*\([^()]*\)", "", item).strip(" .;"))
-        if group is None:
-            continue
-        grouped = True
-        if kind & {stem(w) for w in _WORD.findall(group.group("noun").lower())}:
-            number = group.group("n").lower()
-            total += int(number) if number.isdigit() else _SMALL_NUMBERS[number]
+        held = False
+        for note in re.findall(r"\(([^()]*)\)", item):  # 'Bob (intern)': one of that kind; 'Ann (chair)': a note
+            words = _WORD.findall(note.lower())
+            if 0 < len(words) <= 3 and not _marked_absent(f"({note})"):
+                grouped = grouped or by_notes
+                if kind & {stem(w) for w in words}:
+                    total, held, grouped = total + 1, True, True
+        bare = re.sub(r"\s*\([^()]*\)", "", item).strip(" .;")
+        for piece in re.split(r"(?i)\s*(?:\+|\bplus\b|\band\b)\s*", bare):
+            group = _GROUP_OF.search(piece)
+            if group is None:
+                continue
+            grouped = True
+            if kind & {stem(w) for w in _WORD.findall(group.group("noun").lower())}:
+                number = group.group("n").lower()
+                total += int(number) if number.isdigit() else _SMALL_NUMBERS[number]
+                held = True
+        if held:
             holding.append(item)
     if grouped and not total:
         return None
@@ -7866,6 +7979,12 @@ def _named_block(lines: list[str], query: str) -> tuple[int, set[str]] | None:
     return number, {stem(w) for w in title.split()}
 
 
+def _held_by(value: str) -> list[str] | None:
+    """The people a role line's value lists (`_listed_items`), [] for a role held by no one ('(vacant)', 'TBC',
+    `_NO_HOLDER`), None for prose ('see rota for cover') or a stated count."""
+    return [] if _NO_HOLDER.match(value) else _listed_items(value)
+
+
 def _repeated_labels(
     labelled: list[tuple[list[str], int, re.Match[str], set[str]]], query: str = ""
 ) -> tuple[dict[tuple[int, int], list[int]], dict[tuple[int, int], set[str]]]:
@@ -7892,8 +8011,10 @@ def _repeated_labels(
         if any(not line.strip() for line in lines[first - 1 : last]):  # blocks apart
             block = _named_block(lines, query)
             values = [_LABELLED_LINE.match(lines[n - 1]) for n in numbers]
-            each = [_listed_items(v.group(2)) if v is not None and v.group(2) else None for v in values]
-            if block is not None and not block[0] and any(got is None or len(got) > 1 for got in each):
+            each = [_held_by(v.group(2)) if v is not None and v.group(2) else None for v in values]
+            # a line of prose or a vacancy ('Nurse: (vacant)', 'Nurse: see rota') makes no lists of their own: the
+            # others would each count alone, all 1 (audit 87 v08); a line of several names does
+            if block is not None and not block[0] and any(got is not None and len(got) > 1 for got in each):
                 continue  # 'Attendees: Ruth, Omar' of two meetings: lists of their own, not one role's holders
             starts = sorted(_block_titles(lines))
             if block is not None and block[0]:
@@ -7952,6 +8073,9 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
     notes: dict[int, str] = {}
     people_label = {stem(w) for w in _PEOPLE_NOUNS} | _ATTENDANCE
     labelled = list(_labelled_lines(state))
+    union = _absent_union(labelled, query, several=True)
+    if union is not None:  # 'Absent: Dan' and 'Apologies: Eve': both are the absent, never one list alone
+        return union
     repeated, titled = _repeated_labels(labelled, query)
     for lines, number, label, named in labelled:
         members = repeated.get((id(lines), number))
@@ -7973,19 +8097,26 @@ def list_count(state: dict[str, Any], query: str) -> str | None:
         twice = ""
         if members:  # 'Engineer: Ann' / 'Engineer: Bo': one list of the values of every line the label starts
             values = [_LABELLED_LINE.match(lines[at - 1]) for at in members]
-            each = [_listed_items(v.group(2)) if v is not None and v.group(2) else None for v in values]
+            each = [_held_by(v.group(2)) if v is not None and v.group(2) else None for v in values]
             if any(got is None for got in each):
                 continue  # one of its lines is prose, a stated count or a title: how many it holds is unknown
+            if any(got == [] for got in each):
+                twice = "; a role held by no one ('vacant', 'TBC') counted as none"
             items = [item for got in each for item in got or []]
             if len(set(items)) < len(items):  # 'Nurse: Ana Ruiz' on two lines: one person, named twice
                 items = list(dict.fromkeys(items))
-                twice = "; a name on two lines counted once"
+                twice += "; a name on two lines counted once"
         # 'people', 'guests', 'members' name anyone of a list; 'interns' one kind of its people
-        kind = noun - named - _label_kind(named) - {stem(w) for w in _ANYONE | _PEOPLE_NOUNS | {"people", "person"}}
+        # ('volunteers', 'students': a kind too where the list writes groups or notes of kinds, audit 87 v06)
+        kind = noun - named - _label_kind(named) - {stem(w) for w in _ANYONE | _ANY_PERSON}
         if kind and items:  # "How many interns attended?" of 'Ann, Bob, Cleo + 2 interns': the interns alone
-            of_kind = _groups_of_a_kind(items, kind)
+            # 'players', 'volunteers' (`_PEOPLE_NOUNS`) may name all of a list: a note of a role is no other kind
+            of_kind = _groups_of_a_kind(items, kind, by_notes=not kind <= {stem(w) for w in _PEOPLE_NOUNS})
             if of_kind is None:
                 continue  # groups of other kinds only: how many of the asked kind is not written
+            above = {stem(w) for w in _WORD.findall("\n".join(lines[: number - 1]).lower())}
+            if not of_kind[0] and not kind <= above | {stem(w) for w in _PEOPLE_NOUNS}:
+                continue  # 'interns' over 'Attendees: Ann, Bob': no word of the text says which of them are interns
             if of_kind[0]:
                 found.setdefault(of_kind[0], (f"{label.group(1).strip()}:' of the asked kind", number, of_kind[1]))
                 notes[of_kind[0]] = "; their numbers summed, the people named alone of no kind said"
@@ -8117,18 +8248,32 @@ def _titled_list(lines: list[str], place: set[str]) -> tuple[int, list[str]] | N
 
 
 _NO_HOLDER = re.compile(
-    r"(?i)^\s*(?:tb[cda]|n/?a|none|nobody|no\s+one|unknown|vacant|vacancy|open|(?:position|role|post)\s+open"
-    r"|(?:currently\s+)?(?:vacant|unfilled|open)|to\s+be\s+(?:hired|appointed|filled|confirmed|decided|announced|named)"
-    r"|hiring|recruiting|[-–—?]+)\s*(?:\(.*\))?\s*\.?\s*$"
+    r"(?i)^\s*[(\[]?\s*(?:tb[cda]|n/?a|none|nobody|no\s+one|unknown|vacancy"
+    r"|(?:position|role|post|job|seat)\s+(?:open|vacant|unfilled|empty|advertised)|(?:currently\s+)?advertised"
+    r"|(?:awaiting|pending)\s+(?:an?\s+)?(?:appointment|hire|hiring|recruitment|replacement)"
+    r"|(?:(?:currently|still)\s+)?(?:vacant|unfilled|open|empty|unstaffed)"
+    r"|open\s+(?:role|position|post|vacancy|job|req(?:uisition)?|headcount)|(?:new\s+)?hire\s+pending"
+    r"|(?:to\s+be|not\s+yet|yet\s+to\s+be|being|currently\s+being)\s+(?:hired|appointed|filled|confirmed|decided"
+    r"|announced|named|recruited|advertised|replaced)|hiring|recruiting|recruitment(?:\s+(?:open|ongoing|under\s*way))?"
+    r"|[-–—?]+)(?:\s+(?:since|from|until|till|as\s+of|after|by|in)\s+[\w ,./-]{1,30})?\s*[)\]]?"
+    r"\s*(?:\(.*\))?\s*\.?\s*$"
 )
-"""A chart's role line value that names no one holding the role ('Head of Sales: TBD', 'vacant', 'to be hired',
-'-'): a role, no person (audit 86 v09)."""
+"""A chart's role line value that names no one holding the role ('Head of Sales: TBD', 'vacant', '(vacant)', 'Open
+role', 'Vacant since May', 'Not yet hired', 'Being recruited', '-'): a role, no person (audits 86 v09, 87 v09)."""
 _CHART_NOTE_LABEL = re.compile(
     r"(?i)^(?:last\s+)?(?:updated|revised|reviewed|edited|changed)(?:\s+on)?$|^(?:date|as\s+of|version|source"
     r"|effective(?:\s+from)?|valid\s+from)$"
 )
 """A label of a chart's own record ('Updated: May 2024', 'Version: 3'): no role, its value no person. A 'Note:' line is
 none of these: its prose may speak of the people ('the post is shared')."""
+
+
+_PERSON_NAME = re.compile(
+    r"[A-Z][\w.'-]*(?:\s+(?:(?:de|da|di|du|del|della|der|den|dos|das|do|van|von|le|la|bin|ibn|al|el|ter|ten|zu|y)\s+){0,2}"
+    r"[A-Z][\w.'-]*){0,3}\s*"
+)
+"""A person's name as a chart writes it: capitalised words, a particle between two of them lowercase ('Ana de
+Souza', 'Jan van der Berg', audit 87 v09)."""
 
 
 def _chart_people(lines: list[str]) -> list[tuple[int, str]] | None:
@@ -8150,7 +8295,7 @@ def _chart_people(lines: list[str]) -> list[tuple[int, str]] | None:
             roles += 1
             continue
         items = _listed_items(re.sub(r"\s*\([^()]*\)", "", label.group(2))) if label is not None else None
-        if not items or not all(re.fullmatch(r"(?:[A-Z][\w.'-]*\s*){1,4}", item) for item in items):
+        if not items or not all(_PERSON_NAME.fullmatch(item) for item in items):
             return None
         if any(_NO_HOLDER.match(item) for item in items):
             return None  # 'Ann, TBD': whether a second holder is to come is no count of people
@@ -8609,15 +8754,20 @@ def _asks_absent(query: str, named: set[str]) -> bool:
     )
 
 
-def _absent_union(labelled: list[tuple[list[str], int, re.Match[str], set[str]]], query: str) -> str | None:
-    """For "How many people were absent?" where no one list answers it: the people of a list labelled by absence
-    ('Apologies: Eve', 'Absent:'), with those marked absent in the list of who was there ('Attendees: Ann, Cleo
-    (absent)'), each name once (audit 86 v06: NOT FOUND before). None when the question asks anything else, no such
-    line is written, or two lines of one kind are (two meetings: which one is meant is a guess)."""
+def _absent_union(
+    labelled: list[tuple[list[str], int, re.Match[str], set[str]]], query: str, several: bool = False
+) -> str | None:
+    """For "How many people were absent?" where no one list answers it: the people of the lists labelled by absence
+    ('Apologies: Eve', 'Absent:', each label once), with those marked absent in the list of who was there
+    ('Attendees: Ann, Cleo (absent)'), each name once (audit 86 v06: NOT FOUND before; audit 87 v07: 'Absent: Dan'
+    beside 'Apologies: Eve' is 2). None when the question asks anything else, no such line is written, two lines of
+    one label are, or two marked lists are (two meetings: which one is meant is a guess); with `several`, also when
+    fewer than two lines are drawn on (one list alone answers as a list count does)."""
     if not _asks_absent(query, set()):
         return None
     marked: list[tuple[int, list[str]]] = []
     listed: list[tuple[int, list[str]]] = []
+    labels: list[str] = []
     for lines, number, label, named in labelled:
         if _WAS_THERE_LABEL.search(label.group(1)) and _label_kind(named) is _ATTENDANCE:
             items = _listed_items(label.group(2)) if label.group(2) else _bulleted_below(lines, number)
@@ -8629,7 +8779,10 @@ def _absent_union(labelled: list[tuple[list[str], int, re.Match[str], set[str]]]
             if items is None or not items or _counted_items(items, label.group(1)) is None:
                 return None  # prose, a stated count or 'others': how many is not written here
             listed.append((number, [item.strip(" ,;") for item in items]))
-    if len(marked) > 1 or len(listed) > 1 or not marked + listed:
+            labels.append(" ".join(_WORD.findall(label.group(1).lower())))
+    if len(marked) > 1 or len(set(labels)) < len(labels) or not marked + listed:
+        return None
+    if several and len(marked + listed) < 2:
         return None
     names: dict[str, str] = {}
     for _number, items in marked + listed:
