@@ -3568,8 +3568,8 @@ def _value_of_the_asked_label(core: str, text: str, query: str) -> bool:
         return True
     asked = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
 
-    def named(label: str) -> int:
-        return len({stem(w) for w in _WORD.findall(label.lower())} & asked)
+    def named(label: str) -> int:  # a snake_case label's words too ("armor_class": audit 87c v01)
+        return _key_naming(label, asked)
 
     holding = [f for f in fields if core.lower() in f.group(2).lower()]
     if not holding:
@@ -4236,14 +4236,25 @@ def _in_an_asked_column(core: str, unit: dict[str, Any], query_stems: set[str], 
     version, which the release date is not). An empty cell of an asked column is such a column too: the row does
     not state it, and no other cell answers for it ("the release date of Forky" is not its created date)."""
     keys, values = unit.get("keys") or [], unit.get("fields") or []
-    asked = [
-        value
+    named = [
+        (_key_naming(key, query_stems), value)
         for key, value in zip(keys, values, strict=False)
-        if key
-        and {stem(w) for w in _WORD.findall(key)} & query_stems
-        and (not value.strip() or value not in query.lower())
+        if key and _key_naming(key, query_stems) and (not value.strip() or value not in query.lower())
     ]
+    # the key naming most of the question ("armor class": `armor_class: 15`, not `class: Ranger`; audit 87c v01)
+    most = max((n for n, _ in named), default=0)
+    asked = [value for n, value in named if n == most]
     return not asked or any(core.lower() in value for value in asked)
+
+
+def _key_naming(key: str, stems: set[str]) -> int:
+    """How many of a key's words the question (its `stems`) names: its whole words', or, when the question names
+    every part of a compound key ("armor class" of `armor_class` or `armorClass`), the parts' count; a part alone
+    ("order" of `order_no` for "Who ordered ...?") names no key."""
+    parts = {stem(part.lower()) for chunk in re.split(r"[\s_.-]+", key) for part in _NAME_PART.findall(chunk)}
+    if len(parts) > 1 and parts <= stems:
+        return len(parts)
+    return len({stem(w) for w in _WORD.findall(key.lower())} & stems)
 
 
 def _token_core(token: str) -> str:

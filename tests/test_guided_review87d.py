@@ -1,0 +1,52 @@
+"""Review 87d of the offline default's guided root (audit 87c: a newcomer's small files).
+
+- A record's key that names more of the question ("armor class" -> `armor_class`) is the asked one, not a shorter
+  key it ends with (`class`): "What is her armor class?" was answered with the class, "Ranger".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from guided_stub import replying
+from rlmx.lm.guided_cells import build_index, collect_sources, guided_answer
+
+SHEET = {
+    "name": "Brenna Holt",
+    "class": "Cleric",
+    "level": 3,
+    "hit_points": 27,
+    "armor_class": 17,
+    "moveSpeed": 25,
+    "speed": 30,
+}
+
+
+def _ask_record(value: Any, question: str, reply: str) -> str:
+    state = build_index(collect_sources({"context": value}))
+    return str(guided_answer(state, question, replying(reply))["answer"]).split("\n")[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "answer"),
+    [
+        ("What is his armor class?", "17", "17"),
+        ("What is his class?", "Cleric", "Cleric"),
+        ("What are his hit points?", "27", "27"),
+    ],
+)
+def test_the_key_naming_most_of_the_question_answers(question: str, reply: str, answer: str) -> None:
+    assert _ask_record(SHEET, question, reply) == answer
+
+
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [
+        ("What is his armor class?", "Cleric"),  # the `class` key's value
+        ("What is his move speed?", "30"),  # the `speed` key's, not `moveSpeed`'s
+    ],
+)
+def test_a_shorter_key_inside_the_asked_one_does_not_answer(question: str, reply: str) -> None:
+    assert _ask_record(SHEET, question, reply) != reply
