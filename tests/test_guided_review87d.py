@@ -2,6 +2,8 @@
 
 - A record's key that names more of the question ("armor class" -> `armor_class`) is the asked one, not a shorter
   key it ends with (`class`): "What is her armor class?" was answered with the class, "Ranger".
+- A Markdown section of one bullet ("## Final" over "- Marco Silva beat Dev Patel 3-1") keeps the bullet as its
+  body: the bullet was read as a heading, so it had no section and the lines after it were filed under it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 
 from guided_stub import replying
-from rlmx.lm.guided_cells import build_index, collect_sources, guided_answer
+from rlmx.lm.guided_cells import build_index, collect_sources, guided_answer, split_units
 
 SHEET = {
     "name": "Brenna Holt",
@@ -50,3 +52,33 @@ def test_the_key_naming_most_of_the_question_answers(question: str, reply: str, 
 )
 def test_a_shorter_key_inside_the_asked_one_does_not_answer(question: str, reply: str) -> None:
     assert _ask_record(SHEET, question, reply) != reply
+
+
+BRACKET = (
+    "# Village Chess Cup\n"
+    "\n"
+    "## Semi-finals\n"
+    "\n"
+    "- Ada Lin beat Rui Costa\n"
+    "- Omar Said beat Kim Berg\n"
+    "\n"
+    "## Final\n"
+    "\n"
+    "- Ada Lin beat Omar Said\n"
+    "\n"
+    "## Plate\n"
+    "\n"
+    "- Rui Costa beat Kim Berg\n"
+    "\n"
+    "Prizes were handed out by the mayor.\n"
+)
+
+
+def test_a_sections_one_bullet_is_its_body_not_a_heading() -> None:
+    units, _ = split_units([("context", BRACKET)])
+    final = next(u for u in units if "Ada Lin beat Omar Said" in u["text"])
+    assert final["name"] == "Final"
+    plate = next(u for u in units if "Rui Costa beat Kim Berg" in u["text"])
+    assert plate["name"] == "Plate"
+    prizes = next(u for u in units if "Prizes" in u["text"])
+    assert "beat" not in prizes["name"]  # filed under no bullet

@@ -755,11 +755,15 @@ def _is_heading(block: list[str]) -> bool:
     ends = (".", "?", "!", ",", ";", ':"', "::") if joined.startswith("#") else (".", "?", "!", ",", ";", ":")
     if len(block) == 1 and _FIELD_LINE.match(joined):
         return False  # "Attendees: Ana, Bo, Chen" is a field of the notes, no title of the sections below it
+    if len(block) == 1 and _BULLET_LINE.match(joined):
+        return False  # "- Marco Silva beat Dev Patel 3-1", a section's one item, is its body, no title (audit 87c v04)
     return (len(block) == 1 and len(joined) <= 100 and not joined.endswith(ends)) or (
         bool(_HEADWORD.match(block[0])) and len(joined) <= 120
     )
 
 
+_BULLET_LINE = re.compile(r"^[-*+\u2022]\s+\S")
+"""A bulleted list item ("- Marco Silva beat Dev Patel 3-1", "* milk"): an item, never a title."""
 _FIELD_LINE = re.compile(r"^[A-Z][a-z]+(?:[ -][a-z]+){0,2}:[ \t]+(?=[^\n]*[,;\d@])\S")
 """A `Label: value` line of notes or a header, its label one to three plain words, its value a list, a number, a
 date or an address ("Attendees: Ana, Bo, Chen", "Date: 3 March 2026"): a field, which titles nothing (audit 85
