@@ -4,6 +4,8 @@
   key it ends with (`class`): "What is her armor class?" was answered with the class, "Ranger".
 - A Markdown section of one bullet ("## Final" over "- Marco Silva beat Dev Patel 3-1") keeps the bullet as its
   body: the bullet was read as a heading, so it had no section and the lines after it were filed under it.
+- "When is the trip?" is not answered by a deadline ("tell the teacher by 21 March") of a sentence that does not
+  name the trip.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from guided_stub import replying
+from guided_stub import ask, first_line, replying
 from rlmx.lm.guided_cells import build_index, collect_sources, guided_answer, split_units
 
 SHEET = {
@@ -82,3 +84,20 @@ def test_a_sections_one_bullet_is_its_body_not_a_heading() -> None:
     assert plate["name"] == "Plate"
     prizes = next(u for u in units if "Prizes" in u["text"])
     assert "beat" not in prizes["name"]  # filed under no bullet
+
+
+LETTER = (
+    "Year 6 will visit the Science Museum on Tuesday 6 May 2025. The coach leaves at 8:30 am.\n"
+    "\n"
+    "Mr. Hall will lead the outing, with two parent helpers. If you can help, please email the office by 22 April.\n"
+)
+
+
+@pytest.mark.parametrize("question", ["When is the outing?", "When will the outing take place?"])
+def test_a_deadline_of_another_sentence_is_no_when_answer(question: str) -> None:
+    assert "22 April" not in first_line(ask(LETTER, question, "22 April"))
+
+
+def test_a_deadline_in_the_asked_sentence_still_answers() -> None:
+    fees = "The outing costs 12 pounds. Payment should be made online by Friday 25 April. Bring a packed lunch.\n"
+    assert first_line(ask(fees, "When should payment be made?", "Friday 25 April")) == "Friday 25 April"

@@ -3141,6 +3141,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             w[:1].isupper() and w.lower() not in _NAME_TITLES | _NO_DOERS for w in _WORD.findall(core)
         ):
             continue  # "Mrs" alone names nobody, nor does "Tuesday" of "fixed by Tuesday" (audit 83 H)
+        if prose and kind == "time" and _a_deadline_of_another_sentence(core, text, query):
+            continue  # "When is the trip?" is not the "tell the teacher by 21 March" after the trip's sentence
         if kind == "name" and _a_bare_month_after_by(core, text):
             continue  # "written by June": a deadline more likely than a June, a guess either way (review 84 I)
         if kind == "name" and _a_role_word(core, query):
@@ -4562,6 +4564,36 @@ def _a_bare_month_after_by(core: str, text: str) -> bool:
         if before and before[0].lower() == "by" and surname is None:
             return True
     return False
+
+
+_DEADLINE_ASKED = re.compile(r"(?i)\b(?:by when|deadline|due|latest|last day|until|till|closing date)\b")
+
+
+def _a_deadline_of_another_sentence(core: str, text: str, query: str) -> bool:
+    """Whether the date `core` is, wherever `text` writes it, a deadline ("by 21 March", "by Friday 21 March")
+    in a sentence that writes none of the question's words, `core`'s own aside: "When is the trip?" over "Mrs.
+    Patel will lead the trip. If you would like to help, please tell the class teacher by 21 March." asks the
+    trip's date, which the deadline of another act is not (audit 87c v02). False for a question that asks a
+    deadline itself ("By when ...", "When is it due?"), for a one-sentence text and where `core` is not written
+    whole."""
+    if _DEADLINE_ASKED.search(query):
+        return False
+    sentences = _sentence_spans(text)
+    places = _places(core.strip(), text)
+    if len(sentences) < 2 or not places:
+        return False
+    itself = {stem(w.lower()) for w in _WORD.findall(core)}
+    asked = {stem(w) for t in search_terms(query) for w in _WORD.findall(t.lower())} - itself
+    if not asked:
+        return False
+    for place in places:
+        before = text[: place.start()]
+        if not re.search(r"(?i)\bby\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?:the\s+)?$", before):
+            return False
+        sentence = next((said for start, end, said in sentences if start <= place.start() < end), "")
+        if {stem(w.lower()) for w in _WORD.findall(sentence)} & asked:
+            return False
+    return True
 
 
 def _names_a_time(core: str) -> bool:
