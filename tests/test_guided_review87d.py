@@ -6,6 +6,8 @@
   body: the bullet was read as a heading, so it had no section and the lines after it were filed under it.
 - "When is the trip?" is not answered by a deadline ("tell the teacher by 21 March") of a sentence that does not
   name the trip.
+- "Where is the conference?" is not answered by a part ("Centre") of a name that the question's word goes through
+  ("Lakeside Conference Centre").
 """
 
 from __future__ import annotations
@@ -101,3 +103,15 @@ def test_a_deadline_of_another_sentence_is_no_when_answer(question: str) -> None
 def test_a_deadline_in_the_asked_sentence_still_answers() -> None:
     fees = "The outing costs 12 pounds. Payment should be made online by Friday 25 April. Bring a packed lunch.\n"
     assert first_line(ask(fees, "When should payment be made?", "Friday 25 April")) == "Friday 25 April"
+
+
+VENUE = "Saturday 8 June 2024, Riverside Exhibition Hall, York.\nDoors open at 9:00.\n"
+
+
+@pytest.mark.parametrize("reply", ["Hall", "Riverside", "Riverside Exhibition Hall"])
+def test_a_part_of_a_named_place_is_no_where_answer(reply: str) -> None:
+    assert first_line(ask(VENUE, "Where is the exhibition?", reply)) not in ("Hall", "Riverside")
+
+
+def test_the_town_after_the_named_place_answers() -> None:
+    assert first_line(ask(VENUE, "Where is the exhibition?", "Riverside Exhibition Hall, York")) == "York"

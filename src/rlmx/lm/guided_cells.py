@@ -3032,21 +3032,29 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         leads.append(previous)
 
     cut_names: set[int] = set()  # pieces that a capitalised word of the question ended inside a name
+    inside = False  # whether the last word cut a name in two ("Lakeside | Conference | Centre")
     for token in tokens:
         word = token.group(0)
         if not _WORD.fullmatch(word):
             if word != "." or (len(previous) > 1 and previous.lower() not in _NAME_TITLES):
                 cut()  # (not in "Michael K. Johnson", "Mrs. Jones": a name goes on)
+                inside = False
             continue
         index += 1
         run = next(((a, b) for a, b in runs if a <= index < b), None)
         if run is None or index == run[0]:
             cut()
+            inside = False
         if run is not None and stem(word.lower()) in query_stems:
+            inside = False
             if word[:1].isupper() and previous[:1].isupper() and pieces[-1]:
                 cut_names.add(len(pieces) - 1)  # "GNU Affero General Public | License": a name cut short
+                inside = True
             cut()
         elif run is not None:
+            if inside and word[:1].isupper() and not pieces[-1]:
+                cut_names.add(len(pieces) - 1)  # "Centre" of "Lakeside Conference Centre": its tail (audit 87c v03)
+            inside = False
             pieces[-1].append(word)
         previous = word
     fitting: list[str] = []
@@ -3106,6 +3114,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "What email address ...?" is not answered by a URL
         if not fields and not _the_asked_events_clock(core, text, query):
             continue  # "What time is the meeting?" is not answered by "Lunch follows at 12:30" (audit 85 v02)
+        if _a_part_of_a_named_place(core, text, query):
+            continue  # "Centre" of "Lakeside Conference Centre" for "Where is the conference?" (audit 87c v03)
         if _a_word_before_the_named(core, text, query):
             continue  # "What is the name of the ramen place?" is not answered "new" of "the new ramen place"
         if _the_place_of_the_value(core, text, query):
@@ -4564,6 +4574,34 @@ def _a_bare_month_after_by(core: str, text: str) -> bool:
         if before and before[0].lower() == "by" and surname is None:
             return True
     return False
+
+
+def _a_part_of_a_named_place(core: str, text: str, query: str) -> bool:
+    """For a "where" question: whether `core` (capitalised words, no digit) is, wherever `text` writes it, the
+    head or tail of a name that a capitalised word of the question goes on ("Centre" or "Lakeside" of "Lakeside
+    Conference Centre, Leeds" for "Where is the conference?"): the place is the whole name, never a part of it.
+    A title word beside it ("CEO John Smith") makes no such name."""
+    if not re.match(r"(?i)\s*where\b", query) or re.search(r"\d", core):
+        return False
+    words = _WORD.findall(core)
+    if not words or not all(w[:1].isupper() for w in words):
+        return False
+    asked = {stem(w.lower()) for w in _WORD.findall(query) if w.lower() not in ENGLISH_STOPWORDS}
+    places = _places(core.strip(), text)
+    if not places:
+        return False
+
+    def named(word: str | None) -> bool:
+        if not word:
+            return False
+        return word[:1].isupper() and stem(word.lower()) in asked and word.lower() not in _TITLES
+
+    for place in places:
+        before = re.search(r"([A-Z][\w'’-]*)[ \t]+$", text[: place.start()])
+        after = re.match(r"[ \t]+([A-Z][\w'’-]*)", text[place.end() :])
+        if not (named(before and before.group(1)) or named(after and after.group(1))):
+            return False
+    return True
 
 
 _DEADLINE_ASKED = re.compile(r"(?i)\b(?:by when|deadline|due|latest|last day|until|till|closing date)\b")
