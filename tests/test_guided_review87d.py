@@ -8,6 +8,10 @@
   name the trip.
 - "Where is the conference?" is not answered by a part ("Centre") of a name that the question's word goes through
   ("Lakeside Conference Centre").
+- Order words and counts over records: who won, came first or last, the winning time, how many finished (a
+  results table's place column); how many records a named JSON list holds; a column's cell in the latest-dated
+  row ("the latest status"); the greatest field of a record of numbers ("her highest ability score"). Each was
+  NOT FOUND.
 """
 
 from __future__ import annotations
@@ -115,3 +119,101 @@ def test_a_part_of_a_named_place_is_no_where_answer(reply: str) -> None:
 
 def test_the_town_after_the_named_place_answers() -> None:
     assert first_line(ask(VENUE, "Where is the exhibition?", "Riverside Exhibition Hall, York")) == "York"
+
+
+RESULTS = [
+    {"Place": "1", "Name": "Nora Quinn", "Club": "Valley RC", "Time": "1:02:10"},
+    {"Place": "2", "Name": "Ivo Marek", "Club": "Unattached", "Time": "1:03:44"},
+    {"Place": "3", "Name": "Sara Holm", "Club": "Valley RC", "Time": "1:05:02"},
+    {"Place": "4", "Name": "Theo Park", "Club": "Hill Harriers", "Time": "1:09:37"},
+]
+
+
+def _ask_results(question: str) -> str:
+    return _ask_record(RESULTS, question, "NOT FOUND")
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("Who won the race?", "Nora Quinn"),
+        ("Who came first?", "Nora Quinn"),
+        ("Who finished last?", "Theo Park"),
+        ("What was the winning time?", "1:02:10"),
+    ],
+)
+def test_a_results_tables_placings_answer(question: str, answer: str) -> None:
+    assert _ask_results(question) == answer
+
+
+def test_a_narrower_placing_is_not_the_overall_one() -> None:
+    assert _ask_results("Who won the veterans prize?") != "Nora Quinn"
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("How many runners finished?", "4"),
+        ("How many runners took part in the race?", "5"),
+    ],
+)
+def test_a_results_tables_rows_are_counted(question: str, answer: str) -> None:
+    table = [*RESULTS, {"Place": "DNF", "Name": "Lena Vos", "Club": "Valley RC", "Time": "-"}]
+    assert _ask_record(table, question, "NOT FOUND") == answer
+
+
+INVENTORY = {
+    "name": "Corin Ashvale",
+    "spells": [{"name": "Light", "level": 0}, {"name": "Shield", "level": 1}],
+    "tools": [{"name": "Lockpicks"}, {"name": "Rope"}, {"name": "Lantern"}, {"name": "Chalk"}],
+}
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [("How many tools does he have?", "4"), ("How many spells does he have?", "2"), ("How many spells?", "2")],
+)
+def test_the_records_of_a_named_list_are_counted(question: str, answer: str) -> None:
+    assert _ask_record(INVENTORY, question, "NOT FOUND") == answer
+
+
+def test_a_count_with_a_condition_is_not_the_lists_length() -> None:
+    assert _ask_record(INVENTORY, "How many spells are level 1?", "NOT FOUND") != "2"
+
+
+TRACKING = [
+    {"when": "2025-02-10 09:00", "status": "Collected", "depot": "Leeds"},
+    {"when": "2025-02-11 18:30", "status": "Delivered", "depot": "York"},
+    {"when": "2025-02-11 07:15", "status": "In transit", "depot": "York"},
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("What is the latest status?", "Delivered"),
+        ("What is the current depot?", "York"),
+        ("What was the first status?", "Collected"),
+    ],
+)
+def test_a_columns_cell_in_the_latest_dated_row(question: str, answer: str) -> None:
+    assert _ask_record(TRACKING, question, "NOT FOUND") == answer
+
+
+STATS = {"name": "Corin", "stats": {"might": 9, "grace": 14, "wits": 11, "nerve": 7}}
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [("What is his highest stat?", "grace: 14"), ("What is his lowest stat?", "nerve: 7")],
+)
+def test_the_greatest_field_of_a_record_of_numbers(question: str, answer: str) -> None:
+    assert _ask_record(STATS, question, "NOT FOUND") == answer
+
+
+def test_a_column_named_by_the_order_word_asks_no_order() -> None:
+    people = [
+        {"first_name": "Ada", "last_name": "Byrne", "joined": "2024-01-05"},
+        {"first_name": "Bo", "last_name": "Chan", "joined": "2024-03-09"},
+    ]
+    assert _ask_record(people, "What is the last name?", "NOT FOUND") != "Chan"

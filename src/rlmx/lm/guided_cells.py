@@ -6435,6 +6435,83 @@ def date_extreme(state: dict[str, Any], query: str) -> str | None:
     )
 
 
+_LATEST_CELL = re.compile(
+    r"(?i)^\s*(?:what|where)\s+(?:is|was|are|were)\s+the\s+(?P<end>latest|most\s+recent|last|current|newest|"
+    r"first|earliest)\s+(?P<column>[\w-]+(?:\s+[\w-]+){0,2}?)\s*[?.!]*\s*$"
+)
+"""'What is the latest status?', 'What was the first location?': a column's cell in the latest (earliest) row."""
+
+
+def latest_cell(state: dict[str, Any], query: str) -> str | None:
+    """The cell of the column the question names in the row of a record file with the latest (earliest) date of
+    its one date column (`_date_column`): "What is the latest status?" over a parcel's tracking log is the
+    `status` of its last-dated event (audit 87c v05: NOT FOUND, as no row writes "latest"). "current" is the
+    latest. None when the question names no one column other than the date's, the file has no one date column,
+    or two rows tie for the date."""
+    m = _LATEST_CELL.match(" ".join(query.split()))
+    table = _column_text_rows(state) if m else None
+    if m is None or table is None:
+        return None
+    columns, rows = table
+    rows = _item_rows(rows)
+    dated = [i for i in range(len(columns)) if _date_column(rows, i)]
+    at = _column_for_words(m.group("column").split(), columns)
+    if len(dated) != 1 or at is None or at == dated[0]:
+        return None
+    if len(m.group("end").split()) == 1 and _column_for_words([m.group("end"), *m.group("column").split()], columns):
+        return None  # "What is the first name?" over a `first_name` column asks no order
+    when = dated[0]
+    given = [(n, cells) for n, cells in rows if when < len(cells) and cells[when].strip()]
+    earliest = m.group("end").lower() in ("first", "earliest")
+    best = (min if earliest else max)(cells[when].strip() for _, cells in given)
+    top = [(n, cells) for n, cells in given if cells[when].strip() == best]
+    if len(top) != 1 or at >= len(top[0][1]) or not top[0][1][at].strip():
+        return None
+    n, cells = top[0]
+    said = "; ".join(f"{k}: {v}" for k, v in zip(columns, cells, strict=False) if v)
+    return (
+        f"{cells[at].strip()}\nCompared: the '{columns[when]}' of the {len(given):,} rows; the "
+        f"{'earliest' if earliest else 'latest'} ({best}) is record {n:,}: {said}"
+    )
+
+
+_FIELD_EXTREME = re.compile(
+    r"(?i)^\s*(?:what|which)\s+(?:is|was|are|were)\s+(?:the|her|his|its|their|my|our|your)\s+(?P<end>highest|"
+    r"lowest|largest|smallest|biggest|greatest|best|worst|strongest|weakest|top|maximum|minimum)\s+"
+    r"(?P<words>[\w-]+(?:\s+[\w-]+){0,2}?)\s*[?.!]*\s*$"
+)
+"""'What is her highest ability score?', 'Which is the lowest stat?': the greatest (least) field of one record."""
+
+
+def field_extreme(state: dict[str, Any], query: str) -> str | None:
+    """The key and value of the greatest (least) field of a structured record whose every field (three or more)
+    is a plain number, the record under a key the question names ("ability" of `abilities`; audit 87c v05:
+    "What is her highest ability score?" over a character sheet's `abilities` object was NOT FOUND). None when no
+    record, or several, fit, or two fields tie."""
+    m = _FIELD_EXTREME.match(" ".join(query.split()))
+    if m is None:
+        return None
+    asked = {stem(w.lower()) for w in _WORD.findall(m.group("words"))}
+    fitting = []
+    for source in state["sources"]:
+        for location, fields in source[2] if len(source) > 2 else ():
+            keys = re.findall(r"\[['\"]([^'\"\]]+)['\"]\]", str(location))
+            values = [str(v).strip() for v in fields.values()]
+            if keys and stem(keys[-1].lower()) in asked and len(values) >= 3 and all(map(_AMOUNT.fullmatch, values)):
+                fitting.append((location, fields))
+    if len(fitting) != 1:
+        return None
+    location, fields = fitting[0]
+    least = m.group("end").lower() in ("lowest", "smallest", "worst", "weakest", "minimum")
+    numbers = {key: float(str(value).replace(",", "")) for key, value in fields.items()}
+    best = (min if least else max)(numbers.values())
+    top = [key for key, value in numbers.items() if value == best]
+    if len(top) != 1:
+        return None
+    said = "; ".join(f"{k}: {v}" for k, v in fields.items())
+    return f"{top[0]}: {fields[top[0]]}\nCompared: the {len(fields)} fields of {location}: {said}"
+
+
 _FILLED = re.compile(
     r"(?i)^\s*how\s+many\s+(?P<noun>[\w-]+)\s+(?:(?:(?P<lack>(?:don['’]?t|do\s+not|doesn['’]?t|does\s+not)\s+"
     r"(?:have|give|list|show)|lacks?)|have|has|give|list|show)\s+(?:(?P<empty>an?\s+empty|a\s+blank|"
@@ -8374,6 +8451,140 @@ def day_extreme(state: dict[str, Any], query: str) -> str | None:
         f"{answer}\nCompared: the {what} of each of the {len(days)} day lines; line {n} ({day}) has the "
         f"{'greatest' if most else 'least'}: {said}."
     )
+
+
+_RANK_COLUMN = re.compile(r"(?i)^\s*(?:pos(?:ition)?|place|placing|rank|ranking|finish(?:ing)?\s+position)\s*\.?\s*$")
+"""A results table's column of finishing places ("Position", "Pos", "Place", "Rank")."""
+_WHO_COLUMN = frozenset(
+    stem(w) for w in "name runner athlete player competitor entrant rider driver team swimmer cyclist horse".split()
+)
+"""Headers of the column that names who finished (a results table's "Name", "Runner", "Team")."""
+_PLACING = re.compile(
+    r"(?i)^\s*(?:(?P<who>who|which\s+[\w-]+)\s+(?:(?P<won>won|was\s+the\s+winner|is\s+the\s+winner)|"
+    r"(?:came|finished|placed|was|were|is|ended)\s+(?:(?P<first>first|1st|in\s+first\s+place)|(?P<last>last|"
+    r"in\s+last\s+place)))|what\s+(?:was|is)\s+the\s+(?:(?P<wincell>winning|winner's|winner’s)|"
+    r"(?P<lastcell>last\s+(?:finisher's|finisher’s|place)))\s+(?P<cell>[\w -]+?))(?P<rest>(?:\s+[\w'’-]+){0,4})"
+    r"\s*[?.!]*\s*$"
+)
+"""'Who won the race?', 'Who came first?', 'Who finished last?', 'What was the winning time?'."""
+_EVENT_NOUNS = frozenset(
+    "race event competition contest tournament match game final championship cup marathon run heat round "
+    "overall 5k 10k half".split()
+)
+"""Words that name the whole event a results table is of: a question naming one asks no narrower placing."""
+
+
+def placing_answer(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any], str] | None:
+    """(answer, the row's unit, why) for who won, came first or last, or the winner's (last finisher's) cell, over
+    a results table: records with a place column (`_RANK_COLUMN`) of whole numbers, one row placed 1, and a
+    column naming who (`_WHO_COLUMN`) (audit 87c v05: "Who won the race?" over a race's TSV was NOT FOUND). The
+    winner is the row placed 1, the last the row placed highest. None when the question names more than the
+    event (`_EVENT_NOUNS`: "Who won the M40 category?" asks a narrower placing), no such table or no one row."""
+    m = _PLACING.match(" ".join(query.split()))
+    table = _column_text_rows(state) if m is not None else None
+    if m is None or table is None:
+        return None
+    rest = [w.lower() for w in _WORD.findall(m.group("rest") or "")]
+    if any(w not in ENGLISH_STOPWORDS and w not in _EVENT_NOUNS for w in rest):
+        return None
+    columns, rows = table
+    placed = _placed_rows(columns, rows)
+    if placed is None:
+        return None
+    at = next(i for i, column in enumerate(columns) if _RANK_COLUMN.match(column))
+    who = [i for i, column in enumerate(columns) if {stem(w.lower()) for w in _WORD.findall(column)} & _WHO_COLUMN]
+    last = bool(m.group("last") or m.group("lastcell"))
+    best = max(p for p, _, _ in placed) if last else 1
+    chosen = [(number, cells) for p, number, cells in placed if p == best]
+    if len(chosen) != 1:
+        return None  # a tie for last place: no one row
+    number, cells = chosen[0]
+    if m.group("cell"):
+        asked = _column_for(m.group("cell").split()[-1], columns)
+        if asked is None or asked == at or asked >= len(cells) or not cells[asked].strip():
+            return None
+        answer = cells[asked].strip()
+    else:
+        if len(who) != 1 or who[0] >= len(cells) or not cells[who[0]].strip():
+            return None
+        answer = cells[who[0]].strip()
+    source = next(
+        (src[0] for src, shape in zip(state["sources"], state["shapes"], strict=True) if shape == "records"), None
+    )
+    unit = next((u for u in state["units"] if u["source"] == source and u["line"] == number), None)
+    if unit is None:
+        return None
+    place = "last" if last else "first"
+    return answer, unit, f"the row placed {place} ({columns[at]} {best}) of the {len(placed)} placed rows"
+
+
+def _placed_rows(columns: list[str], rows: list[tuple[int, list[str]]]) -> list[tuple[int, int, list[str]]] | None:
+    """[(place, record number, cells)] of a results table's rows that have a place: a whole number in its one
+    place column (`_RANK_COLUMN`), one row placed 1. None for any other table (no place column, or two)."""
+    ranked = [i for i, column in enumerate(columns) if _RANK_COLUMN.match(column)]
+    if len(ranked) != 1 or not rows:
+        return None
+    at = ranked[0]
+    placed = [(int(cells[at]), number, cells) for number, cells in rows if at < len(cells) and cells[at].isdigit()]
+    if len(placed) < 2 or [p for p, _, _ in placed].count(1) != 1:
+        return None
+    return placed
+
+
+_FINISHED_COUNT = re.compile(
+    r"(?i)^\s*how many ([a-z][\w-]*) (?:(?P<done>finished|completed)|(?:took part|ran|raced|competed|entered|"
+    r"started|were there|are there|are listed|were listed))(?P<rest>(?:\s+[\w'’-]+){0,3})\s*[?.!]*\s*$"
+)
+"""'How many runners finished?', 'How many riders took part in the race?'."""
+
+
+def finishers_count(state: dict[str, Any], query: str) -> str | None:
+    """ "How many runners finished?" over a results table (`_placed_rows`): its rows with a place (a "DNF" row
+    finished not); "How many took part?" its rows (audit 87c v05: NOT FOUND, as no row writes "runners"). None
+    when the question names more than the event (`_EVENT_NOUNS`: a condition) or the text is no results table."""
+    m = _FINISHED_COUNT.match(" ".join(query.split()))
+    table = _column_text_rows(state) if m is not None else None
+    if m is None or table is None:
+        return None
+    if any(w.lower() not in ENGLISH_STOPWORDS | _EVENT_NOUNS for w in _WORD.findall(m.group("rest") or "")):
+        return None
+    columns, rows = table
+    placed = _placed_rows(columns, rows)
+    if placed is None:
+        return None
+    if m.group("done"):
+        return f"{len(placed):,}\nCounted: the rows of the results table with a place ({len(rows):,} rows)."
+    return f"{len(rows):,}\nCounted: the rows of the results table."
+
+
+_LISTED_COUNT = re.compile(r"(?i)^\s*how many ([a-z][\w-]*)\b(?P<rest>(?:\s+[\w'’-]+){0,5})\s*[?.!]*\s*$")
+_HOLDING_VERBS = frozenset(stem(w) for w in "have has had carry carries own owns hold holds contain contains".split())
+"""Verbs of a count that say only that the list holds its items ("How many weapons does she have?")."""
+
+
+def path_count(state: dict[str, Any], query: str) -> str | None:
+    """ "How many weapons does she have?" over a JSON object whose `weapons` holds a list of objects: the records
+    under that one path, counted (audit 87c v05: NOT FOUND, as no record writes "weapons"). The question's noun
+    must be the list's key (its stem: "weapon" of `weapons`), and its other words stop words, pronouns, holding
+    verbs (`_HOLDING_VERBS`) or `_COUNT_FRAME` words: any other word may set a condition. None otherwise, or when
+    several lists have that key (in different places: which one is meant is a guess)."""
+    m = _LISTED_COUNT.match(" ".join(query.split()))
+    if m is None:
+        return None
+    rest = [w.lower() for w in _WORD.findall(m.group("rest") or "")]
+    if any(w not in ENGLISH_STOPWORDS and w not in _COUNT_FRAME and stem(w) not in _HOLDING_VERBS for w in rest):
+        return None
+    want = stem(m.group(1).lower())
+    lists: dict[str, set[str]] = {}
+    for source in state["sources"]:
+        for location, _fields in source[2] if len(source) > 2 else ():
+            found = re.fullmatch(r"(.*\[['\"]([^'\"\]]+)['\"]\])\[(\d+)\]", str(location))
+            if found is not None and stem(found.group(2).lower()) == want:
+                lists.setdefault(f"{source[0]}{found.group(1)}", set()).add(found.group(3))
+    if len(lists) != 1:
+        return None
+    path, items = next(iter(lists.items()))
+    return f"{len(items):,}\nCounted: the {len(items):,} records under {path}."
 
 
 def row_superlative(state: dict[str, Any], query: str) -> str | None:
@@ -12059,6 +12270,27 @@ def guided_answer(
             "kind": "count",
             "report": "\n".join(report),
         }
+    extreme = field_extreme(state, query)
+    if extreme is not None:  # "What is her highest ability score?" over a record of numbers (audit 87c v05)
+        report.append("the greatest (least) field of a record of numbers, answered by code")
+        return _answered(extreme, report)
+    latest = latest_cell(state, query)
+    if latest is not None:  # "What is the latest status?" over a dated log (audit 87c v05)
+        report.append("a column's cell in the row of the latest (earliest) date, answered by code")
+        return _answered(latest, report)
+    finishers = finishers_count(state, query)
+    if finishers is not None:  # "How many runners finished?" over a results table (audit 87c v05)
+        report.append("counting the rows of a results table, answered by code")
+        return {"answer": finishers, "found": True, "kind": "count", "report": "\n".join(report)}
+    path_counted = path_count(state, query)
+    if path_counted is not None:  # "How many weapons does she have?" over a JSON object's `weapons` (audit 87c v05)
+        report.append("counting the records of a list the question's noun names, answered by code")
+        return {"answer": path_counted, "found": True, "kind": "count", "report": "\n".join(report)}
+    placing = placing_answer(state, query)
+    if placing is not None:  # "Who won the race?" over a results table: its row placed 1 (audit 87c v05)
+        answer, unit, why = placing
+        report.append(f"a placing over a results table: {why}")
+        return _answered(f"{answer}\nFrom [{unit['where']}] {unit['text']}", report)
     put_off = put_off_verdict(state, query)
     if put_off is not None:
         report.append(
