@@ -12,6 +12,8 @@
   results table's place column); how many records a named JSON list holds; a column's cell in the latest-dated
   row ("the latest status"); the greatest field of a record of numbers ("her highest ability score"). Each was
   NOT FOUND.
+- "How many assignments are due?" over a table with an "Assignment due" column counts its filled cells (a "-" is
+  empty); the "-" rows were quoted.
 """
 
 from __future__ import annotations
@@ -209,6 +211,23 @@ STATS = {"name": "Corin", "stats": {"might": 9, "grace": 14, "wits": 11, "nerve"
 )
 def test_the_greatest_field_of_a_record_of_numbers(question: str, answer: str) -> None:
     assert _ask_record(STATS, question, "NOT FOUND") == answer
+
+
+PLAN = (
+    "# Pottery evenings\n"
+    "\n"
+    "| Week | Topic | Homework due |\n"
+    "|------|-------|--------------|\n"
+    "| 1 | Wedging clay | - |\n"
+    "| 2 | Pinch pots | Two pinch pots |\n"
+    "| 3 | Coil building | n/a |\n"
+    "| 4 | Slab work | Slab tile |\n"
+    "| 5 | Glazing | - |\n"
+)
+
+
+def test_the_filled_cells_of_the_column_the_question_names_are_counted() -> None:
+    assert first_line(ask(PLAN, "How many homeworks are due?")) == "2"
 
 
 def test_a_column_named_by_the_order_word_asks_no_order() -> None:

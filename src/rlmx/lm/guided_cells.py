@@ -6435,6 +6435,45 @@ def date_extreme(state: dict[str, Any], query: str) -> str | None:
     )
 
 
+_NAMED_COLUMN_COUNT = re.compile(r"(?i)^\s*how many ([a-z][\w-]*) (?:are|is|were|was) ([a-z][\w-]*)\s*[?.!]*\s*$")
+"""'How many assignments are due?': a count the words of one column's name make whole ("Assignment due")."""
+_FLAG_CELLS = frozenset("yes no y n true false x ✓ ✔ ✗ done open closed".split())
+
+
+def named_column_count(state: dict[str, Any], query: str) -> str | None:
+    """ "How many assignments are due?" over a table with the column "Assignment due": the rows whose cell in the
+    column the question's noun and last word name whole are filled, a "-", "n/a" or "TBC" (`_NO_VALUE`) being
+    empty (audit 87c v09: the '-' rows were quoted). None when no column is named so, or its cells are flags
+    ("yes", "no", "x"), which a count of the filled cells would misread."""
+    m = _NAMED_COLUMN_COUNT.match(" ".join(query.split()))
+    if m is None or m.group(2).lower() in ENGLISH_STOPWORDS:
+        return None
+    table = _column_text_rows(state)
+    if table is None:  # a Markdown table in prose: its rows' records, all with the same keys
+        records = _item_records(_table_records(state["units"]))
+        keys = {tuple(u.get("keys") or ()) for u in records}
+        if len(keys) != 1:
+            return None
+        table = (list(keys.pop()), [(u["line"], list(u["fields"])) for u in records])
+    columns, rows = table
+    words = [m.group(1), m.group(2)]
+    at = _column_for_words(words, columns)
+    if at is None:
+        return None
+    wanted = {stem(_POSSESSIVE.sub("", w.lower())) for w in words}
+    if {stem(w.lower()) for w in _WORD.findall(columns[at]) if w.lower() not in ENGLISH_STOPWORDS} != wanted:
+        return None  # the column's name says more than the question ("Assignment due date")
+    rows = _item_rows(rows)
+    cells = [cells[at].strip() if at < len(cells) else "" for _, cells in rows]
+    if len(cells) < 2 or any(c.lower() in _FLAG_CELLS for c in cells):
+        return None
+    filled = [c for c in cells if c and c.lower() not in _NO_VALUE]
+    return (
+        f"{len(filled):,}\nCounted: the rows whose '{columns[at]}' is filled, of {len(cells):,} rows (a "
+        f"'-' or empty cell gives none): {', '.join(filled) or 'none'}."
+    )
+
+
 _LATEST_CELL = re.compile(
     r"(?i)^\s*(?:what|where)\s+(?:is|was|are|were)\s+the\s+(?P<end>latest|most\s+recent|last|current|newest|"
     r"first|earliest)\s+(?P<column>[\w-]+(?:\s+[\w-]+){0,2}?)\s*[?.!]*\s*$"
@@ -12270,6 +12309,10 @@ def guided_answer(
             "kind": "count",
             "report": "\n".join(report),
         }
+    column_counted = named_column_count(state, query)
+    if column_counted is not None:  # "How many assignments are due?" over an "Assignment due" column (v09)
+        report.append("counting the filled cells of the column the question names whole, answered by code")
+        return {"answer": column_counted, "found": True, "kind": "count", "report": "\n".join(report)}
     extreme = field_extreme(state, query)
     if extreme is not None:  # "What is her highest ability score?" over a record of numbers (audit 87c v05)
         report.append("the greatest (least) field of a record of numbers, answered by code")
