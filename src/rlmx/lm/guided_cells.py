@@ -755,11 +755,15 @@ def _is_heading(block: list[str]) -> bool:
     ends = (".", "?", "!", ",", ";", ':"', "::") if joined.startswith("#") else (".", "?", "!", ",", ";", ":")
     if len(block) == 1 and _FIELD_LINE.match(joined):
         return False  # "Attendees: Ana, Bo, Chen" is a field of the notes, no title of the sections below it
+    if len(block) == 1 and _BULLET_LINE.match(joined):
+        return False  # "- Marco Silva beat Dev Patel 3-1", a section's one item, is its body, no title (audit 87c v04)
     return (len(block) == 1 and len(joined) <= 100 and not joined.endswith(ends)) or (
         bool(_HEADWORD.match(block[0])) and len(joined) <= 120
     )
 
 
+_BULLET_LINE = re.compile(r"^[-*+\u2022]\s+\S")
+"""A bulleted list item ("- Marco Silva beat Dev Patel 3-1", "* milk"): an item, never a title."""
 _FIELD_LINE = re.compile(r"^[A-Z][a-z]+(?:[ -][a-z]+){0,2}:[ \t]+(?=[^\n]*[,;\d@])\S")
 """A `Label: value` line of notes or a header, its label one to three plain words, its value a list, a number, a
 date or an address ("Attendees: Ana, Bo, Chen", "Date: 3 March 2026"): a field, which titles nothing (audit 85
@@ -3039,12 +3043,14 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
     cut_names: set[int] = set()  # pieces that a capitalised word of the question ended inside a name
     others_names: set[int] = set()  # pieces of a name the unit does not write ("Lopez" of the reply's "Rui Lopez")
     foreign = False  # whether the reply's word before is a name's word the unit does not write
+    inside = False  # whether the last word cut a name in two ("Lakeside | Conference | Centre")
     for token in tokens:
         word = token.group(0)
         if not _WORD.fullmatch(word):
             if word != "." or (len(previous) > 1 and previous.lower() not in _NAME_TITLES):
                 cut()  # (not in "Michael K. Johnson", "Mrs. Jones": a name goes on)
                 foreign = False
+                inside = False
             continue
         index += 1
         run = next(((a, b) for a, b in runs if a <= index < b), None)
@@ -3053,11 +3059,17 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             others_names.add(len(pieces) - 1)
         if run is None or index == run[0]:
             cut()
+            inside = False
         if run is not None and stem(word.lower()) in query_stems:
+            inside = False
             if word[:1].isupper() and previous[:1].isupper() and pieces[-1]:
                 cut_names.add(len(pieces) - 1)  # "GNU Affero General Public | License": a name cut short
+                inside = True
             cut()
         elif run is not None:
+            if inside and word[:1].isupper() and not pieces[-1]:
+                cut_names.add(len(pieces) - 1)  # "Centre" of "Lakeside Conference Centre": its tail (audit 87c v03)
+            inside = False
             pieces[-1].append(word)
             if foreign and len(pieces[-1]) == 1 and word[:1].isupper():
                 others_names.add(len(pieces) - 1)
@@ -3123,6 +3135,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "What email address ...?" is not answered by a URL
         if not fields and not _the_asked_events_clock(core, text, query):
             continue  # "What time is the meeting?" is not answered by "Lunch follows at 12:30" (audit 85 v02)
+        if _a_part_of_a_named_place(core, text, query):
+            continue  # "Centre" of "Lakeside Conference Centre" for "Where is the conference?" (audit 87c v03)
         if _a_word_before_the_named(core, text, query):
             continue  # "What is the name of the ramen place?" is not answered "new" of "the new ramen place"
         if _the_place_of_the_value(core, text, query):
@@ -3158,6 +3172,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             w[:1].isupper() and w.lower() not in _NAME_TITLES | _NO_DOERS for w in _WORD.findall(core)
         ):
             continue  # "Mrs" alone names nobody, nor does "Tuesday" of "fixed by Tuesday" (audit 83 H)
+        if prose and kind == "time" and _a_deadline_of_another_sentence(core, text, query):
+            continue  # "When is the trip?" is not the "tell the teacher by 21 March" after the trip's sentence
         if kind == "name" and _a_bare_month_after_by(core, text):
             continue  # "written by June": a deadline more likely than a June, a guess either way (review 84 I)
         if kind == "name" and _a_role_word(core, query):
@@ -3611,8 +3627,8 @@ def _value_of_the_asked_label(core: str, text: str, query: str) -> bool:
         return True
     asked = {stem(w) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
 
-    def named(label: str) -> int:
-        return len({stem(w) for w in _WORD.findall(label.lower())} & asked)
+    def named(label: str) -> int:  # a snake_case label's words too ("armor_class": audit 87c v01)
+        return _key_naming(label, asked)
 
     holding = [f for f in fields if core.lower() in f.group(2).lower()]
     if not holding:
@@ -4365,14 +4381,25 @@ def _in_an_asked_column(core: str, unit: dict[str, Any], query_stems: set[str], 
     version, which the release date is not). An empty cell of an asked column is such a column too: the row does
     not state it, and no other cell answers for it ("the release date of Forky" is not its created date)."""
     keys, values = unit.get("keys") or [], unit.get("fields") or []
-    asked = [
-        value
+    named = [
+        (_key_naming(key, query_stems), value)
         for key, value in zip(keys, values, strict=False)
-        if key
-        and {stem(w) for w in _WORD.findall(key)} & query_stems
-        and (not value.strip() or value not in query.lower())
+        if key and _key_naming(key, query_stems) and (not value.strip() or value not in query.lower())
     ]
+    # the key naming most of the question ("armor class": `armor_class: 15`, not `class: Ranger`; audit 87c v01)
+    most = max((n for n, _ in named), default=0)
+    asked = [value for n, value in named if n == most]
     return not asked or any(core.lower() in value for value in asked)
+
+
+def _key_naming(key: str, stems: set[str]) -> int:
+    """How many of a key's words the question (its `stems`) names: its whole words', or, when the question names
+    every part of a compound key ("armor class" of `armor_class` or `armorClass`), the parts' count; a part alone
+    ("order" of `order_no` for "Who ordered ...?") names no key."""
+    parts = {stem(part.lower()) for chunk in re.split(r"[\s_.-]+", key) for part in _NAME_PART.findall(chunk)}
+    if len(parts) > 1 and parts <= stems:
+        return len(parts)
+    return len({stem(w) for w in _WORD.findall(key.lower())} & stems)
 
 
 def _token_core(token: str) -> str:
@@ -4676,6 +4703,64 @@ def _a_bare_month_after_by(core: str, text: str) -> bool:
         if before and before[0].lower() == "by" and surname is None:
             return True
     return False
+
+
+def _a_part_of_a_named_place(core: str, text: str, query: str) -> bool:
+    """For a "where" question: whether `core` (capitalised words, no digit) is, wherever `text` writes it, the
+    head or tail of a name that a capitalised word of the question goes on ("Centre" or "Lakeside" of "Lakeside
+    Conference Centre, Leeds" for "Where is the conference?"): the place is the whole name, never a part of it.
+    A title word beside it ("CEO John Smith") makes no such name."""
+    if not re.match(r"(?i)\s*where\b", query) or re.search(r"\d", core):
+        return False
+    words = _WORD.findall(core)
+    if not words or not all(w[:1].isupper() for w in words):
+        return False
+    asked = {stem(w.lower()) for w in _WORD.findall(query) if w.lower() not in ENGLISH_STOPWORDS}
+    places = _places(core.strip(), text)
+    if not places:
+        return False
+
+    def named(word: str | None) -> bool:
+        if not word:
+            return False
+        return word[:1].isupper() and stem(word.lower()) in asked and word.lower() not in _TITLES
+
+    for place in places:
+        before = re.search(r"([A-Z][\w'’-]*)[ \t]+$", text[: place.start()])
+        after = re.match(r"[ \t]+([A-Z][\w'’-]*)", text[place.end() :])
+        if not (named(before and before.group(1)) or named(after and after.group(1))):
+            return False
+    return True
+
+
+_DEADLINE_ASKED = re.compile(r"(?i)\b(?:by when|deadline|due|latest|last day|until|till|closing date)\b")
+
+
+def _a_deadline_of_another_sentence(core: str, text: str, query: str) -> bool:
+    """Whether the date `core` is, wherever `text` writes it, a deadline ("by 21 March", "by Friday 21 March")
+    in a sentence that writes none of the question's words, `core`'s own aside: "When is the trip?" over "Mrs.
+    Patel will lead the trip. If you would like to help, please tell the class teacher by 21 March." asks the
+    trip's date, which the deadline of another act is not (audit 87c v02). False for a question that asks a
+    deadline itself ("By when ...", "When is it due?"), for a one-sentence text and where `core` is not written
+    whole."""
+    if _DEADLINE_ASKED.search(query):
+        return False
+    sentences = _sentence_spans(text)
+    places = _places(core.strip(), text)
+    if len(sentences) < 2 or not places:
+        return False
+    itself = {stem(w.lower()) for w in _WORD.findall(core)}
+    asked = {stem(w) for t in search_terms(query) for w in _WORD.findall(t.lower())} - itself
+    if not asked:
+        return False
+    for place in places:
+        before = text[: place.start()]
+        if not re.search(r"(?i)\bby\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?:the\s+)?$", before):
+            return False
+        sentence = next((said for start, end, said in sentences if start <= place.start() < end), "")
+        if {stem(w.lower()) for w in _WORD.findall(sentence)} & asked:
+            return False
+    return True
 
 
 def _names_a_time(core: str) -> bool:
@@ -6513,6 +6598,122 @@ def date_extreme(state: dict[str, Any], query: str) -> str | None:
         f"{names}\nCounted: the {end} '{columns[at]}' ({best}) among the {len(given):,} rows that give one{left}. "
         f"From {rows_said}"
     )
+
+
+_NAMED_COLUMN_COUNT = re.compile(r"(?i)^\s*how many ([a-z][\w-]*) (?:are|is|were|was) ([a-z][\w-]*)\s*[?.!]*\s*$")
+"""'How many assignments are due?': a count the words of one column's name make whole ("Assignment due")."""
+_FLAG_CELLS = frozenset("yes no y n true false x ✓ ✔ ✗ done open closed".split())
+
+
+def named_column_count(state: dict[str, Any], query: str) -> str | None:
+    """ "How many assignments are due?" over a table with the column "Assignment due": the rows whose cell in the
+    column the question's noun and last word name whole are filled, a "-", "n/a" or "TBC" (`_NO_VALUE`) being
+    empty (audit 87c v09: the '-' rows were quoted). None when no column is named so, or its cells are flags
+    ("yes", "no", "x"), which a count of the filled cells would misread."""
+    m = _NAMED_COLUMN_COUNT.match(" ".join(query.split()))
+    if m is None or m.group(2).lower() in ENGLISH_STOPWORDS:
+        return None
+    table = _column_text_rows(state)
+    if table is None:  # a Markdown table in prose: its rows' records, all with the same keys
+        records = _item_records(_table_records(state["units"]))
+        keys = {tuple(u.get("keys") or ()) for u in records}
+        if len(keys) != 1:
+            return None
+        table = (list(keys.pop()), [(u["line"], list(u["fields"])) for u in records])
+    columns, rows = table
+    words = [m.group(1), m.group(2)]
+    at = _column_for_words(words, columns)
+    if at is None:
+        return None
+    wanted = {stem(_POSSESSIVE.sub("", w.lower())) for w in words}
+    if {stem(w.lower()) for w in _WORD.findall(columns[at]) if w.lower() not in ENGLISH_STOPWORDS} != wanted:
+        return None  # the column's name says more than the question ("Assignment due date")
+    rows = _item_rows(rows)
+    cells = [cells[at].strip() if at < len(cells) else "" for _, cells in rows]
+    if len(cells) < 2 or any(c.lower() in _FLAG_CELLS for c in cells):
+        return None
+    filled = [c for c in cells if c and c.lower() not in _NO_VALUE]
+    return (
+        f"{len(filled):,}\nCounted: the rows whose '{columns[at]}' is filled, of {len(cells):,} rows (a "
+        f"'-' or empty cell gives none): {', '.join(filled) or 'none'}."
+    )
+
+
+_LATEST_CELL = re.compile(
+    r"(?i)^\s*(?:what|where)\s+(?:is|was|are|were)\s+the\s+(?P<end>latest|most\s+recent|last|current|newest|"
+    r"first|earliest)\s+(?P<column>[\w-]+(?:\s+[\w-]+){0,2}?)\s*[?.!]*\s*$"
+)
+"""'What is the latest status?', 'What was the first location?': a column's cell in the latest (earliest) row."""
+
+
+def latest_cell(state: dict[str, Any], query: str) -> str | None:
+    """The cell of the column the question names in the row of a record file with the latest (earliest) date of
+    its one date column (`_date_column`): "What is the latest status?" over a parcel's tracking log is the
+    `status` of its last-dated event (audit 87c v05: NOT FOUND, as no row writes "latest"). "current" is the
+    latest. None when the question names no one column other than the date's, the file has no one date column,
+    or two rows tie for the date."""
+    m = _LATEST_CELL.match(" ".join(query.split()))
+    table = _column_text_rows(state) if m else None
+    if m is None or table is None:
+        return None
+    columns, rows = table
+    rows = _item_rows(rows)
+    dated = [i for i in range(len(columns)) if _date_column(rows, i)]
+    at = _column_for_words(m.group("column").split(), columns)
+    if len(dated) != 1 or at is None or at == dated[0]:
+        return None
+    if len(m.group("end").split()) == 1 and _column_for_words([m.group("end"), *m.group("column").split()], columns):
+        return None  # "What is the first name?" over a `first_name` column asks no order
+    when = dated[0]
+    given = [(n, cells) for n, cells in rows if when < len(cells) and cells[when].strip()]
+    earliest = m.group("end").lower() in ("first", "earliest")
+    best = (min if earliest else max)(cells[when].strip() for _, cells in given)
+    top = [(n, cells) for n, cells in given if cells[when].strip() == best]
+    if len(top) != 1 or at >= len(top[0][1]) or not top[0][1][at].strip():
+        return None
+    n, cells = top[0]
+    said = "; ".join(f"{k}: {v}" for k, v in zip(columns, cells, strict=False) if v)
+    return (
+        f"{cells[at].strip()}\nCompared: the '{columns[when]}' of the {len(given):,} rows; the "
+        f"{'earliest' if earliest else 'latest'} ({best}) is record {n:,}: {said}"
+    )
+
+
+_FIELD_EXTREME = re.compile(
+    r"(?i)^\s*(?:what|which)\s+(?:is|was|are|were)\s+(?:the|her|his|its|their|my|our|your)\s+(?P<end>highest|"
+    r"lowest|largest|smallest|biggest|greatest|best|worst|strongest|weakest|top|maximum|minimum)\s+"
+    r"(?P<words>[\w-]+(?:\s+[\w-]+){0,2}?)\s*[?.!]*\s*$"
+)
+"""'What is her highest ability score?', 'Which is the lowest stat?': the greatest (least) field of one record."""
+
+
+def field_extreme(state: dict[str, Any], query: str) -> str | None:
+    """The key and value of the greatest (least) field of a structured record whose every field (three or more)
+    is a plain number, the record under a key the question names ("ability" of `abilities`; audit 87c v05:
+    "What is her highest ability score?" over a character sheet's `abilities` object was NOT FOUND). None when no
+    record, or several, fit, or two fields tie."""
+    m = _FIELD_EXTREME.match(" ".join(query.split()))
+    if m is None:
+        return None
+    asked = {stem(w.lower()) for w in _WORD.findall(m.group("words"))}
+    fitting = []
+    for source in state["sources"]:
+        for location, fields in source[2] if len(source) > 2 else ():
+            keys = re.findall(r"\[['\"]([^'\"\]]+)['\"]\]", str(location))
+            values = [str(v).strip() for v in fields.values()]
+            if keys and stem(keys[-1].lower()) in asked and len(values) >= 3 and all(map(_AMOUNT.fullmatch, values)):
+                fitting.append((location, fields))
+    if len(fitting) != 1:
+        return None
+    location, fields = fitting[0]
+    least = m.group("end").lower() in ("lowest", "smallest", "worst", "weakest", "minimum")
+    numbers = {key: float(str(value).replace(",", "")) for key, value in fields.items()}
+    best = (min if least else max)(numbers.values())
+    top = [key for key, value in numbers.items() if value == best]
+    if len(top) != 1:
+        return None
+    said = "; ".join(f"{k}: {v}" for k, v in fields.items())
+    return f"{top[0]}: {fields[top[0]]}\nCompared: the {len(fields)} fields of {location}: {said}"
 
 
 _FILLED = re.compile(
@@ -8675,6 +8876,140 @@ def day_extreme(state: dict[str, Any], query: str) -> str | None:
         f"{answer}\nCompared: the {what} of each of the {len(days)} day lines; line {n} ({day}) has the "
         f"{'greatest' if most else 'least'}: {said}."
     )
+
+
+_RANK_COLUMN = re.compile(r"(?i)^\s*(?:pos(?:ition)?|place|placing|rank|ranking|finish(?:ing)?\s+position)\s*\.?\s*$")
+"""A results table's column of finishing places ("Position", "Pos", "Place", "Rank")."""
+_WHO_COLUMN = frozenset(
+    stem(w) for w in "name runner athlete player competitor entrant rider driver team swimmer cyclist horse".split()
+)
+"""Headers of the column that names who finished (a results table's "Name", "Runner", "Team")."""
+_PLACING = re.compile(
+    r"(?i)^\s*(?:(?P<who>who|which\s+[\w-]+)\s+(?:(?P<won>won|was\s+the\s+winner|is\s+the\s+winner)|"
+    r"(?:came|finished|placed|was|were|is|ended)\s+(?:(?P<first>first|1st|in\s+first\s+place)|(?P<last>last|"
+    r"in\s+last\s+place)))|what\s+(?:was|is)\s+the\s+(?:(?P<wincell>winning|winner's|winner’s)|"
+    r"(?P<lastcell>last\s+(?:finisher's|finisher’s|place)))\s+(?P<cell>[\w -]+?))(?P<rest>(?:\s+[\w'’-]+){0,4})"
+    r"\s*[?.!]*\s*$"
+)
+"""'Who won the race?', 'Who came first?', 'Who finished last?', 'What was the winning time?'."""
+_EVENT_NOUNS = frozenset(
+    "race event competition contest tournament match game final championship cup marathon run heat round "
+    "overall 5k 10k half".split()
+)
+"""Words that name the whole event a results table is of: a question naming one asks no narrower placing."""
+
+
+def placing_answer(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any], str] | None:
+    """(answer, the row's unit, why) for who won, came first or last, or the winner's (last finisher's) cell, over
+    a results table: records with a place column (`_RANK_COLUMN`) of whole numbers, one row placed 1, and a
+    column naming who (`_WHO_COLUMN`) (audit 87c v05: "Who won the race?" over a race's TSV was NOT FOUND). The
+    winner is the row placed 1, the last the row placed highest. None when the question names more than the
+    event (`_EVENT_NOUNS`: "Who won the M40 category?" asks a narrower placing), no such table or no one row."""
+    m = _PLACING.match(" ".join(query.split()))
+    table = _column_text_rows(state) if m is not None else None
+    if m is None or table is None:
+        return None
+    rest = [w.lower() for w in _WORD.findall(m.group("rest") or "")]
+    if any(w not in ENGLISH_STOPWORDS and w not in _EVENT_NOUNS for w in rest):
+        return None
+    columns, rows = table
+    placed = _placed_rows(columns, rows)
+    if placed is None:
+        return None
+    at = next(i for i, column in enumerate(columns) if _RANK_COLUMN.match(column))
+    who = [i for i, column in enumerate(columns) if {stem(w.lower()) for w in _WORD.findall(column)} & _WHO_COLUMN]
+    last = bool(m.group("last") or m.group("lastcell"))
+    best = max(p for p, _, _ in placed) if last else 1
+    chosen = [(number, cells) for p, number, cells in placed if p == best]
+    if len(chosen) != 1:
+        return None  # a tie for last place: no one row
+    number, cells = chosen[0]
+    if m.group("cell"):
+        asked = _column_for(m.group("cell").split()[-1], columns)
+        if asked is None or asked == at or asked >= len(cells) or not cells[asked].strip():
+            return None
+        answer = cells[asked].strip()
+    else:
+        if len(who) != 1 or who[0] >= len(cells) or not cells[who[0]].strip():
+            return None
+        answer = cells[who[0]].strip()
+    source = next(
+        (src[0] for src, shape in zip(state["sources"], state["shapes"], strict=True) if shape == "records"), None
+    )
+    unit = next((u for u in state["units"] if u["source"] == source and u["line"] == number), None)
+    if unit is None:
+        return None
+    place = "last" if last else "first"
+    return answer, unit, f"the row placed {place} ({columns[at]} {best}) of the {len(placed)} placed rows"
+
+
+def _placed_rows(columns: list[str], rows: list[tuple[int, list[str]]]) -> list[tuple[int, int, list[str]]] | None:
+    """[(place, record number, cells)] of a results table's rows that have a place: a whole number in its one
+    place column (`_RANK_COLUMN`), one row placed 1. None for any other table (no place column, or two)."""
+    ranked = [i for i, column in enumerate(columns) if _RANK_COLUMN.match(column)]
+    if len(ranked) != 1 or not rows:
+        return None
+    at = ranked[0]
+    placed = [(int(cells[at]), number, cells) for number, cells in rows if at < len(cells) and cells[at].isdigit()]
+    if len(placed) < 2 or [p for p, _, _ in placed].count(1) != 1:
+        return None
+    return placed
+
+
+_FINISHED_COUNT = re.compile(
+    r"(?i)^\s*how many ([a-z][\w-]*) (?:(?P<done>finished|completed)|(?:took part|ran|raced|competed|entered|"
+    r"started|were there|are there|are listed|were listed))(?P<rest>(?:\s+[\w'’-]+){0,3})\s*[?.!]*\s*$"
+)
+"""'How many runners finished?', 'How many riders took part in the race?'."""
+
+
+def finishers_count(state: dict[str, Any], query: str) -> str | None:
+    """ "How many runners finished?" over a results table (`_placed_rows`): its rows with a place (a "DNF" row
+    finished not); "How many took part?" its rows (audit 87c v05: NOT FOUND, as no row writes "runners"). None
+    when the question names more than the event (`_EVENT_NOUNS`: a condition) or the text is no results table."""
+    m = _FINISHED_COUNT.match(" ".join(query.split()))
+    table = _column_text_rows(state) if m is not None else None
+    if m is None or table is None:
+        return None
+    if any(w.lower() not in ENGLISH_STOPWORDS | _EVENT_NOUNS for w in _WORD.findall(m.group("rest") or "")):
+        return None
+    columns, rows = table
+    placed = _placed_rows(columns, rows)
+    if placed is None:
+        return None
+    if m.group("done"):
+        return f"{len(placed):,}\nCounted: the rows of the results table with a place ({len(rows):,} rows)."
+    return f"{len(rows):,}\nCounted: the rows of the results table."
+
+
+_LISTED_COUNT = re.compile(r"(?i)^\s*how many ([a-z][\w-]*)\b(?P<rest>(?:\s+[\w'’-]+){0,5})\s*[?.!]*\s*$")
+_HOLDING_VERBS = frozenset(stem(w) for w in "have has had carry carries own owns hold holds contain contains".split())
+"""Verbs of a count that say only that the list holds its items ("How many weapons does she have?")."""
+
+
+def path_count(state: dict[str, Any], query: str) -> str | None:
+    """ "How many weapons does she have?" over a JSON object whose `weapons` holds a list of objects: the records
+    under that one path, counted (audit 87c v05: NOT FOUND, as no record writes "weapons"). The question's noun
+    must be the list's key (its stem: "weapon" of `weapons`), and its other words stop words, pronouns, holding
+    verbs (`_HOLDING_VERBS`) or `_COUNT_FRAME` words: any other word may set a condition. None otherwise, or when
+    several lists have that key (in different places: which one is meant is a guess)."""
+    m = _LISTED_COUNT.match(" ".join(query.split()))
+    if m is None:
+        return None
+    rest = [w.lower() for w in _WORD.findall(m.group("rest") or "")]
+    if any(w not in ENGLISH_STOPWORDS and w not in _COUNT_FRAME and stem(w) not in _HOLDING_VERBS for w in rest):
+        return None
+    want = stem(m.group(1).lower())
+    lists: dict[str, set[str]] = {}
+    for source in state["sources"]:
+        for location, _fields in source[2] if len(source) > 2 else ():
+            found = re.fullmatch(r"(.*\[['\"]([^'\"\]]+)['\"]\])\[(\d+)\]", str(location))
+            if found is not None and stem(found.group(2).lower()) == want:
+                lists.setdefault(f"{source[0]}{found.group(1)}", set()).add(found.group(3))
+    if len(lists) != 1:
+        return None
+    path, items = next(iter(lists.items()))
+    return f"{len(items):,}\nCounted: the {len(items):,} records under {path}."
 
 
 def row_superlative(state: dict[str, Any], query: str) -> str | None:
@@ -12437,6 +12772,31 @@ def guided_answer(
             "kind": "count",
             "report": "\n".join(report),
         }
+    column_counted = named_column_count(state, query)
+    if column_counted is not None:  # "How many assignments are due?" over an "Assignment due" column (v09)
+        report.append("counting the filled cells of the column the question names whole, answered by code")
+        return {"answer": column_counted, "found": True, "kind": "count", "report": "\n".join(report)}
+    extreme = field_extreme(state, query)
+    if extreme is not None:  # "What is her highest ability score?" over a record of numbers (audit 87c v05)
+        report.append("the greatest (least) field of a record of numbers, answered by code")
+        return _answered(extreme, report)
+    latest = latest_cell(state, query)
+    if latest is not None:  # "What is the latest status?" over a dated log (audit 87c v05)
+        report.append("a column's cell in the row of the latest (earliest) date, answered by code")
+        return _answered(latest, report)
+    finishers = finishers_count(state, query)
+    if finishers is not None:  # "How many runners finished?" over a results table (audit 87c v05)
+        report.append("counting the rows of a results table, answered by code")
+        return {"answer": finishers, "found": True, "kind": "count", "report": "\n".join(report)}
+    path_counted = path_count(state, query)
+    if path_counted is not None:  # "How many weapons does she have?" over a JSON object's `weapons` (audit 87c v05)
+        report.append("counting the records of a list the question's noun names, answered by code")
+        return {"answer": path_counted, "found": True, "kind": "count", "report": "\n".join(report)}
+    placing = placing_answer(state, query)
+    if placing is not None:  # "Who won the race?" over a results table: its row placed 1 (audit 87c v05)
+        answer, unit, why = placing
+        report.append(f"a placing over a results table: {why}")
+        return _answered(f"{answer}\nFrom [{unit['where']}] {unit['text']}", report)
     put_off = put_off_verdict(state, query)
     if put_off is not None:
         report.append(
