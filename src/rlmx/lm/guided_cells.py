@@ -4923,16 +4923,77 @@ _CHECKLIST_ITEM = re.compile(r"^\s{0,8}(?:[-*+]|\d{1,3}[.)])\s+\[(?P<mark>[ xX�
 """A Markdown task-list line (GitHub's syntax): '- [x] pay rent' (done), '- [ ] call bob' (open)."""
 _DONE_WORDS = r"done|completed?|finished|checked(?:\s+off)?|ticked(?:\s+off)?|closed|crossed\s+off"
 _OPEN_WORDS = (
-    r"open|pending|outstanding|left(?:\s+to\s+do)?|remaining|still\s+to\s+do|to\s+do|not\s+(?:yet\s+)?(?:done|"
-    r"completed?|finished|checked|ticked)|incomplete|unfinished|unchecked|unticked|undone"
+    r"open|pending|outstanding|left(?:\s+(?:to\s+(?:do|be\s+done)|over|undone|open))?|remaining|still\s+to\s+do|"
+    r"to\s+(?:do|be\s+done)|not\s+(?:yet\s+)?(?:done|completed?|finished|checked|ticked)|incomplete|unfinished|"
+    r"unchecked|unticked|undone|remains?(?:\s+(?:open|to\s+(?:do|be\s+done)|undone|outstanding))?|"
+    r"needs?\s+(?:to\s+be\s+)?(?:done|doing|finishing|completing|completed|finished)"
 )
+_STATE_ADVERB = r"(?:\s+(?:still|yet|now|already|so\s+far|currently|all))?"
+_CHECKLIST_NOUN = r"(?:tasks?|items?|todos?|to-dos?|things?|chores?|jobs?|steps?|entries|boxes)"
 _ASKS_CHECKLIST = re.compile(
-    rf"(?i)^\s*(?:(?P<count>how\s+many)|(?P<list>which|what))\s+(?:of\s+the\s+)?(?:[\w-]+\s+){{0,2}}?"
-    rf"(?:tasks?|items?|todos?|to-dos?|things?|chores?|jobs?|steps?|entries|boxes)\s+(?:are|is|were|have\s+been|has\s+been)?"
-    rf"\s*(?:(?P<done>{_DONE_WORDS})|(?P<open>{_OPEN_WORDS}))(?:\s+(?:yet|so\s+far|now|already))?\s*[?.!]*\s*$"
+    rf"(?i)^\s*(?:(?P<count>how\s+many)|(?P<list>which|what))(?:\s+(?:of\s+the\s+)?(?:[\w-]+\s+){{0,2}}?"
+    rf"{_CHECKLIST_NOUN}(?:\s+(?:are|is|were|have\s+been|has\s+been|do\s+I\s+have|do\s+we\s+have))?|"
+    rf"(?<=what)(?:\s+(?:is|are|has\s+been|have\s+been)|['’]s)?)"
+    rf"{_STATE_ADVERB}\s*(?:(?P<done>{_DONE_WORDS})|(?P<open>{_OPEN_WORDS})){_STATE_ADVERB}\s*"
+    rf"(?:(?:on|in)\s+(?:the|my|this)\s+(?:list|checklist|to-?do\s+list)\s*)?[?.!]*\s*$"
 )
-"""'How many tasks are done?', 'Which items are still to do?', 'How many tasks have been completed?': the task
-list's checked or unchecked items (newcomer audit 86 v03)."""
+"""'How many tasks are done?', 'Which items are still to do?', 'How many tasks have been completed?', 'Which tasks
+are still open?', 'How many tasks remain?', 'What is still left to do?': the task list's checked or unchecked items
+(newcomer audit 86 v03; 87 v03: an adverb before the state word, 'remain' and a question with no noun were NOT
+FOUND)."""
+_ASKS_ITEM_STATE = re.compile(
+    rf"(?i)^\s*(?:is|was|are|has|have)\s+(?P<item>.+?)(?:\s+been)?{_STATE_ADVERB}\s+"
+    rf"(?:(?P<done>{_DONE_WORDS})|(?P<open>{_OPEN_WORDS})){_STATE_ADVERB}\s*[?.!]*\s*$"
+)
+"""'Is buy milk done?', 'Has "pay rent" been completed?', 'Is call bob still open?': a yes/no question on one
+task-list item's state, settled by its mark ('- [x] buy milk': done; '- [ ] call bob': open)."""
+
+
+def _checklist_items(state: dict[str, Any]) -> list[tuple[bool, str, str]]:
+    """The task-list lines of every source: (checked, the item's text, where it is: 'line 3', or 'todo.md, line 3'
+    when the context has several sources, `cited`)."""
+    items: list[tuple[bool, str, str]] = []
+    for source in state["sources"]:
+        for n, line in enumerate(str(source[1]).split("\n"), 1):
+            item = _CHECKLIST_ITEM.match(line)
+            if item is not None:
+                items.append((item.group("mark") != " ", item.group("text"), cited(state, source[0], f"line {n:,}")))
+    return items
+
+
+def checklist_item_state(state: dict[str, Any], query: str) -> str | None:
+    """'Is buy milk done?' over a task list: 'Yes' when the item the question names is checked off ('- [x] buy
+    milk'), 'No' when it is not ('- [ ]'), the other way round for 'Is call bob still open?', with its line. The
+    item is named whole (case, quotes and a leading 'the' aside) or by words only one item's text holds in that
+    order, half its words at least ('milk' of 'buy milk'). None when the question is no such yes/no, the text
+    holds fewer than two task-list lines, or no one item is named (newcomer audit 87 v03: NOT FOUND, the item
+    being the list's first line)."""
+    m = _ASKS_ITEM_STATE.match(" ".join(query.split()))
+    if m is None or unmodelled(re.sub(r"(?i)\bnot\s+(?:yet\s+)?(?=done|complet|finish|check|tick)", "", query)):
+        return None
+    items = _checklist_items(state)
+    if len(items) < 2:
+        return None
+    named = re.sub(r"(?i)^(?:the|my|our)\s+", "", m.group("item").strip(" \"'‘’“”`"))
+    named = re.sub(rf"(?i)\s+{_CHECKLIST_NOUN}$", "", named).strip(" \"'‘’“”`")  # "the fix bike task"
+    key = " ".join(_WORD.findall(named.lower()))
+    if not key:
+        return None
+    whole = [item for item in items if " ".join(_WORD.findall(item[1].lower())) == key]
+    within = [  # words of one item, in order, half its words at least: "milk" of "buy milk", not "shop" of a long item
+        item
+        for item in items
+        if f" {key} " in f" {' '.join(_WORD.findall(item[1].lower()))} "
+        and 2 * len(key.split()) >= len(_WORD.findall(item[1]))
+    ]
+    found = whole if len(whole) == 1 else within if len(within) == 1 and not whole else []
+    if not found:
+        return None  # two items named alike, or none: no one mark settles it
+    checked, text, where = found[0]
+    asks_done = m.group("done") is not None
+    verdict = "Yes" if checked == asks_done else "No"
+    mark = "checked off ([x])" if checked else "not checked off ([ ])"
+    return f"{verdict}\nFound: the task-list item '{text}' is {mark} ({where})."
 
 
 def checklist_answer(state: dict[str, Any], query: str) -> str | None:
@@ -4943,18 +5004,13 @@ def checklist_answer(state: dict[str, Any], query: str) -> str | None:
     m = _ASKS_CHECKLIST.match(" ".join(query.split()))
     if m is None:
         return None
-    items: list[tuple[bool, str, int]] = []
-    for source in state["sources"]:
-        for n, line in enumerate(str(source[1]).split("\n"), 1):
-            item = _CHECKLIST_ITEM.match(line)
-            if item is not None:
-                items.append((item.group("mark") != " ", item.group("text"), n))
+    items = _checklist_items(state)
     if len(items) < 2:
         return None
     done = m.group("done") is not None
     chosen = [(text, n) for checked, text, n in items if checked == done]
     state_word = "checked off ([x])" if done else "not checked off ([ ])"
-    shown = "; ".join(f"{text} (line {n})" for text, n in chosen[:20])
+    shown = "; ".join(f"{text} ({where})" for text, where in chosen[:20])
     if m.group("count"):
         return f"{len(chosen):,}\nCounted: the task-list items {state_word}, of {len(items):,}: {shown or 'none'}."
     if not chosen:
@@ -6040,6 +6096,7 @@ def _read_columns(state: dict[str, Any], source_name: Any) -> tuple[list[str], l
         if shape == "records" and len(source) > 2:  # a CSV or JSON file loaded as records: its keys are its columns
             keyed = _keyed_rows(source[2])
             if keyed is not None:
+                state.setdefault("table_from", {})[repr(source_name)] = (source[0], True)
                 return keyed
             continue
         if shape != "records" or not isinstance(source[1], str):
@@ -6054,6 +6111,7 @@ def _read_columns(state: dict[str, Any], source_name: Any) -> tuple[list[str], l
                 for n, line in enumerate(lines, 1)
                 if line.strip() and n > first + 1 and not _table_rule(line)
             ]
+            state.setdefault("table_from", {})[repr(source_name)] = (source[0], False)
             return list(named or []), rows
         comments = []
         for line in lines:
@@ -6095,13 +6153,35 @@ def _read_columns(state: dict[str, Any], source_name: Any) -> tuple[list[str], l
         rows = [
             (n, [c.strip() for c in (line.split("\t") if tabbed else line.split(None, count - 1))]) for n, line in body
         ]
+        state.setdefault("table_from", {})[repr(source_name)] = (source[0], False)
         return columns, rows
     return None
 
 
+def cited(state: dict[str, Any], source_name: Any, place: str) -> str:
+    """`place` ('line 3', 'record 2') as an answer cites it: after its file's name ('work.md, line 3'; the context
+    variable's name when the host named no file) when the context has several sources, as each unit's location
+    is; alone otherwise (newcomer audit 87 v04: two files' items were both cited '(line 3)')."""
+    if len(state["sources"]) < 2:
+        return place
+    return f"{state.get('files', {}).get(source_name, source_name)}, {place}"
+
+
+def row_place(state: dict[str, Any], number: int, source_name: Any = None) -> str:
+    """Where row `number` of the table `_column_text_rows(state, source_name)` read is, as an answer cites it:
+    'line N' of a text's table (its line in the text), 'record N' of a CSV or JSON file loaded as records (its
+    rows counted from 1, as a lookup's '[record 3 (chen)]' does: the file's own lines are not kept, and a header
+    row, a JSON file's '[' line, a blank or a quoted line break would each shift a line number; newcomer audit
+    87 v01: chen's row was cited as 'line 3', bo's), after the file's name when there are several (`cited`)."""
+    origin = state.get("table_from", {}).get(repr(source_name))
+    name, records = origin if origin is not None else (source_name, False)
+    return cited(state, name, f"{'record' if records else 'line'} {number:,}")
+
+
 def _keyed_rows(records: list[tuple[str, dict[str, str]]]) -> tuple[list[str], list[tuple[int, list[str]]]] | None:
     """(keys, [(record number, values)]) of records that all have the same two or more keys (a CSV file's rows, a
-    JSON list of flat objects); the number is the record's, 1-based, as its unit's `line`. None otherwise."""
+    JSON list of flat objects); the number is the record's, 1-based, as its unit's `line`, and no line of the file:
+    an answer cites it as 'record N' (`row_place`). None otherwise."""
     if len(records) < 2:
         return None
     keys = list(records[0][1])
@@ -6349,7 +6429,8 @@ def row_at_position(state: dict[str, Any], query: str) -> str | None:
     if name_at is None or name_at >= len(cells) or not cells[name_at].strip():
         return None
     return (
-        f"{cells[name_at].strip()}\nRead: the row whose '{columns[at]}' cell is {wanted} (line {number:,}), its "
+        f"{cells[name_at].strip()}\nRead: the row whose '{columns[at]}' cell is {wanted} "
+        f"({row_place(state, number)}), its "
         f"'{columns[name_at]}' cell."
     )
 
@@ -6390,7 +6471,8 @@ def row_quantity(state: dict[str, Any], query: str) -> str | None:
         return None
     number, cells, named = held[0]
     return (
-        f"{cells[at].strip()}\nRead: the '{columns[at]}' cell of the row '{cells[named].strip()}' (line {number:,}); "
+        f"{cells[at].strip()}\nRead: the '{columns[at]}' cell of the row '{cells[named].strip()}' "
+        f"({row_place(state, number)}); "
         "a row is one line of items, so its quantity, not the rows, is the count."
     )
 
@@ -6428,7 +6510,13 @@ def _not_numeric(rows: list[tuple[int, list[str]]], at: int) -> bool:
 
 
 def _largest_row(
-    rows: list[tuple[int, list[str]]], columns: list[str], at: int, fewest: bool, noun: str, counted: str
+    rows: list[tuple[int, list[str]]],
+    columns: list[str],
+    at: int,
+    fewest: bool,
+    noun: str,
+    counted: str,
+    place: Callable[[int], str] = lambda number: f"line {number:,}",
 ) -> str | None:
     """ "Which file has the largest size?" over a table whose rows are files: the row with the largest (or smallest)
     amount in column `at`, named by its first cell, with the runners-up (a total row is none, `_item_rows`). None
@@ -6461,7 +6549,7 @@ def _largest_row(
     runners = ", ".join(f"{n} ({v:,.10g})" for v, n, _ in amounts[1:4])
     return (
         f"{name}\nFound: the row (each taken as one {noun}) with the {'smallest' if fewest else 'largest'} "
-        f"column {at + 1} ({shown}): {value:,.10g} (line {number:,}), among {len(amounts):,} rows"
+        f"column {at + 1} ({shown}): {value:,.10g} ({place(number)}), among {len(amounts):,} rows"
         + (f"; next: {runners}" if runners else "")
         + "."
     )
@@ -6522,7 +6610,7 @@ def column_extreme(state: dict[str, Any], query: str) -> str | None:
     least = m.group("end").lower() in ("lowest", "smallest", "minimum", "min")
     value = (min if least else max)(float(cell.replace(",", "")) for _, cell in cells)
     top = [(n, cell) for n, cell in cells if float(cell.replace(",", "")) == value]
-    shown = ", ".join(f"line {n}" for n, _ in top)
+    shown = ", ".join(row_place(state, n) for n, _ in top)
     return (
         f"{top[0][1]}\nCompared: the {columns[at].strip()} of each of the {len(cells):,} rows; the "
         f"{'least' if least else 'greatest'} is on {shown}."
@@ -6982,7 +7070,7 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
         most = bool(re.search(r"(?i)\bthe\s+(?:most|fewest|least)\s", query))
         if (measured or most) and count_at is not None and not _not_numeric(rows, count_at):
             return (
-                _largest_row(rows, columns, count_at, fewest, noun, counted)
+                _largest_row(rows, columns, count_at, fewest, noun, counted, lambda n: row_place(state, n))
                 if _names_its_rows(state, source_of, [noun], plural=False)
                 else None
             )
@@ -7109,7 +7197,7 @@ def group_total(state: dict[str, Any], query: str) -> str | None:
         return None  # a cell giving no plain number: its sum would be a guess
     places = max((len(a.split(".")[1]) if "." in a else 0) for _, a in amounts)
     total = sum(float(a.strip().replace(",", "")) for _, a in amounts)
-    shown = ", ".join(f"{a.strip()} (line {n})" for n, a in amounts[:20])
+    shown = ", ".join(f"{a.strip()} ({row_place(state, n)})" for n, a in amounts[:20])
     header = columns[total_at].split()[0] if columns[total_at] else f"column {total_at + 1}"
     if quantity_at is not None:
         header += f" x {columns[quantity_at]}"
@@ -7578,7 +7666,7 @@ def table_spending(state: dict[str, Any], query: str) -> str | None:
     people = {cells[who_at].strip() for _, cells in kept if who_at < len(cells) and cells[who_at].strip()}
     if len(people) != 1:
         return None
-    lines = ", ".join(f"line {n:,}" for n, _ in kept[:10])
+    lines = ", ".join(row_place(state, n) for n, _ in kept[:10])
     return (
         f"{people.pop()}\nFound: column {who_at + 1} ({columns[who_at]}) of the row(s) whose column {at + 1} "
         f"({columns[at]}) is '{value}': {lines}."
@@ -8690,7 +8778,7 @@ _MEASURE_WORDS: dict[str, tuple[str, bool]] = {
 largest value (True) or the smallest: "Who is the oldest user?" over a column `age` (newcomer audit 86 v02). Money
 ('cheapest', 'most expensive') is `table_spending`'s: a price or a line's total, a sum per group."""
 _ASKS_MEASURED_ROW = re.compile(
-    r"(?i)^\s*(?:who|(?:which|what)(?:\s+(?P<noun>[a-z][\w-]*))?)\s+(?:is|was|are|were)\s+(?:the\s+)?"
+    r"(?i)^\s*(?:who|(?:which|what)(?:\s+(?P<noun>[a-z][\w-]*))?)(?:\s+(?:is|was|are|were)|['’]s)\s+(?:the\s+)?"
     r"(?P<most>most\s+)?(?P<adj>[a-z]+)(?:\s+(?P<noun2>[a-z][\w-]*))?(?:\s+(?:in|of|on)\s+(?:the\s+)?[\w-]+)?"
     r"\s*[?.!]*\s*$"
 )
@@ -8698,11 +8786,28 @@ _ASKS_MEASURED_ROW = re.compile(
 adjective."""
 _ASKS_COLUMN_MEASURE = re.compile(
     r"(?i)^\s*what(?:\s+is|\s+was|['’]s)\s+(?:the\s+)?(?P<how>maximum|max|highest|largest|biggest|greatest|top|"
-    r"minimum|min|lowest|smallest|least|average|mean)\s+(?P<column>[a-z][\w -]{0,30}?)"
+    r"minimum|min|lowest|smallest|least|average|mean|median)\s+(?:(?:value|figure)\s+)?(?:of\s+(?:all\s+)?(?:the\s+)?)?"
+    r"(?P<column>[a-z][\w -]{0,30}?)"
     r"(?:\s+(?:of|for|among|across|in)\s+(?:all\s+)?(?:the\s+)?[\w-]+)?\s*[?.!]*\s*$"
 )
-"""'What is the maximum age?', 'What is the average age of the users?', 'What was the lowest price?': a column's
-largest, smallest or mean value (newcomer audit 86 v02)."""
+"""'What is the maximum age?', 'What is the average age of the users?', 'What was the lowest price?', 'What is the
+median age?', 'What is the mean of the ages?': a column's largest, smallest, mean or median value (newcomer audit 86
+v02, 87 v02)."""
+_ASKS_MEASURED_VALUE = re.compile(
+    r"(?i)^\s*(?:how\s+(?P<how>[a-z]+)\s+(?:is|was|are|were)|what(?:\s+is|\s+was|['’]s)\s+the\s+"
+    r"(?P<column>[a-z][\w -]{0,30}?)\s+of)\s+(?:the\s+)?(?P<adj>[a-z]+)(?:\s+(?P<noun>[a-z][\w-]*))?"
+    r"(?:\s+(?:in|of|on)\s+(?:the\s+)?[\w-]+)?\s*[?.!]*\s*$"
+)
+"""'How old is the oldest user?', 'What is the age of the youngest user?', 'What is the city of the tallest
+player?': a value of the row a measure adjective picks, in the column the how-word measures ('old': the age) or the
+question names (newcomer audit 87 v02: NOT FOUND, though 'Who is the oldest user?' was answered)."""
+
+
+def _superlative_of(how: str) -> str | None:
+    """The measure adjective (`_MEASURE_WORDS`) of a how-word: 'old' -> 'oldest', 'heavy' -> 'heaviest', 'big' ->
+    'biggest', 'large' -> 'largest'; None for a word with none ('much', 'many')."""
+    forms = [how + "est", how + "st", how + how[-1:] + "est", how[:-1] + "iest"]
+    return next((form for form in forms if form in _MEASURE_WORDS), None)
 
 
 def _numeric_column(columns: list[str], rows: list[tuple[int, list[str]]], words: list[str]) -> int | None:
@@ -8738,7 +8843,10 @@ def column_measure(state: dict[str, Any], query: str) -> str | None:
     if row_asked is not None and row_asked.group("adj").lower() not in _MEASURE_WORDS:
         row_asked = None  # "What is the maximum age?": a column's measure, no row's adjective
     column_asked = _ASKS_COLUMN_MEASURE.match(q)
-    if row_asked is None and column_asked is None:
+    value_asked = _ASKS_MEASURED_VALUE.match(q) if row_asked is None and column_asked is None else None
+    if value_asked is not None and value_asked.group("adj").lower() not in _MEASURE_WORDS:
+        value_asked = None  # "What is the age of the user Ana?": no measure picks the row
+    if row_asked is None and column_asked is None and value_asked is None:
         return None
     table = _column_text_rows(state)
     if table is None:
@@ -8746,22 +8854,40 @@ def column_measure(state: dict[str, Any], query: str) -> str | None:
     columns, rows = table[0], _item_rows(table[1])
     if len(rows) < 2:
         return None
-    if row_asked is not None:
-        adj = row_asked.group("adj").lower()
-        if row_asked.group("most"):
+    value_at = None  # the column whose cell of the picked row is the answer ("How old is the oldest user?": age)
+    picked = row_asked or value_asked
+    if picked is not None:
+        adj = picked.group("adj").lower()
+        if picked.groupdict().get("most"):
             return None  # "the most oldest" is no English
         measured, largest = _MEASURE_WORDS[adj]
         at = _numeric_column(columns, rows, measured.split())
         name_at = _name_column(columns, rows)
-        for noun in (row_asked.group("noun"), row_asked.group("noun2")):
+        for noun in (picked.group("noun"), picked.groupdict().get("noun2")):
             named = _column_for(noun, columns) if noun else None
             if named is not None and named != name_at:
                 return None  # "What is the oldest city?" over users' ages: the city's own age is not written
-        mean = False
+        if value_asked is not None:
+            how = value_asked.group("how")
+            measure = _superlative_of(how.lower()) if how else None
+            if how and measure is None:
+                return None  # "How much is the oldest ...?": no column the how-word measures
+            words = (
+                _MEASURE_WORDS[measure][0].split()
+                if measure is not None
+                else [w for w in _WORD.findall(value_asked.group("column").lower()) if w not in ENGLISH_STOPWORDS]
+            )
+            if measure is not None:
+                value_at = _numeric_column(columns, rows, words)
+            else:
+                value_at = next((c for c in (_column_for(w, columns) for w in words[:3]) if c is not None), None)
+            if value_at is None:
+                return None
+        mean = median = False
     else:
         assert column_asked is not None
         how = column_asked.group("how").lower()
-        mean = how in ("average", "mean")
+        mean, median = how in ("average", "mean"), how == "median"
         largest = how in ("maximum", "max", "highest", "largest", "biggest", "greatest", "top")
         words = [w for w in _WORD.findall(column_asked.group("column").lower()) if w not in ENGLISH_STOPWORDS]
         if not words or len(words) > 3:
@@ -8782,6 +8908,14 @@ def column_measure(state: dict[str, Any], query: str) -> str | None:
         average = total / len(valued)
         shown = f"{average:,.{places}f}" if round(average, places) == average else f"{average:,.{places + 2}f}"
         return f"{shown}\nCounted: {what} of all {len(valued):,} rows, averaged: {total:,.{places}f} / {len(valued):,}."
+    if median:  # the middle value once sorted; of an even count, the mean of the two middle ones
+        ranked = sorted(valued, key=lambda item: item[0])
+        middle = ranked[(len(ranked) - 1) // 2 : len(ranked) // 2 + 1]
+        value = sum(v for v, _, _ in middle) / len(middle)
+        shown = f"{value:,.{places}f}" if round(value, places) == value else f"{value:,.{places + 1}f}"
+        written_middle = " and ".join(c[at].strip() for _, c, _ in middle)
+        which = f"values {written_middle}, averaged" if len(middle) == 2 else f"value {written_middle}"
+        return f"{shown}\nCounted: {what} of all {len(valued):,} rows, sorted: the middle {which}."
     order = sorted(valued, key=lambda item: item[0], reverse=largest)
     if order[0][0] == order[1][0]:
         return None  # a tie: no one row is the answer
@@ -8793,15 +8927,24 @@ def column_measure(state: dict[str, Any], query: str) -> str | None:
         f"{c[name_at].strip() if name_at is not None and name_at < len(c) else ''} ({c[at].strip()})".strip()
         for _, c, _ in order[1:4]
     )
+    if value_at is not None:
+        cell = best_cells[value_at].strip() if value_at < len(best_cells) else ""
+        if not cell:
+            return None  # the picked row leaves the asked cell empty
+        return (
+            f"{cell}\nFound: the row with the {end} {what}: {best_cells[at].strip()}"
+            f" ({f'{best_name}, ' if best_name else ''}{row_place(state, best_line)}), among {len(valued):,} rows; "
+            f"its column {value_at + 1} ({columns[value_at]}): {cell}; next: {others}."
+        )
     if row_asked is not None:
         names = [c[name_at].strip() for _, c, _ in valued] if name_at is not None else []
         if not best_name or len(set(names)) < len(names):
             return None  # a name on two rows is a group: its rows' sum or one row's value is a guess
         return (
-            f"{best_name}\nFound: the row with the {end} {what}: {best_cells[at].strip()} (line {best_line}), among "
-            f"{len(valued):,} rows; next: {others}."
+            f"{best_name}\nFound: the row with the {end} {what}: {best_cells[at].strip()} "
+            f"({row_place(state, best_line)}), among {len(valued):,} rows; next: {others}."
         )
-    where = f" ({best_name}, line {best_line})" if best_name else f" (line {best_line})"
+    where = f" ({best_name}, {row_place(state, best_line)})" if best_name else f" ({row_place(state, best_line)})"
     return f"{best_cells[at].strip()}\nFound: the {end} {what}{where}, among {len(valued):,} rows; next: {others}."
 
 
@@ -12754,6 +12897,22 @@ def stated_value(state: dict[str, Any], query: str) -> tuple[str, str, dict[str,
     return answer, value, unit, quote
 
 
+def _name_files(state: dict[str, Any]) -> None:
+    """Each unit's location named by its file ('work.md, line 3') in place of the context variable's name
+    ('work, line 3'; 'context, line 3' for the first file) when the context has several sources and the host
+    named their files (`state["files"]`, set after `build_index`): a citation names the file the user gave
+    (newcomer audit 87 v04). Once per state."""
+    files = state.get("files") or {}
+    if state.get("files_named") or len(state["sources"]) < 2 or not files:
+        return
+    state["files_named"] = True
+    for unit in state["units"]:
+        name = unit.get("source")
+        file_name = files.get(name) if isinstance(name, str) else None
+        if file_name and file_name != name and unit["where"].startswith(f"{name}, "):
+            unit["where"] = f"{file_name}, {unit['where'][len(name) + 2 :]}"
+
+
 def guided_answer(
     state: dict[str, Any], query: str, ask: Callable[[list[str]], list[str]], *, reads: int = READS
 ) -> dict[str, Any]:
@@ -12763,6 +12922,11 @@ def guided_answer(
     time."""
     started = time.perf_counter()
     report = []
+    _name_files(state)
+    item_state = checklist_item_state(state, query)
+    if item_state is not None:  # "Is buy milk done?" over '- [x] buy milk'
+        report.append("a yes/no question on a task-list item's state, settled by its [x] or [ ] mark")
+        return {"answer": item_state, "found": True, "kind": "answer", "report": "\n".join(report)}
     counted = count_answer(state, query)
     if counted is not None:
         report.append(f"counting question, answered by code ({time.perf_counter() - started:.3f} s)")
