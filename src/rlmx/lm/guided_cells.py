@@ -4946,6 +4946,11 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         q,
     )
     if m:  # "How many currencies are listed?": the items of a table, a list of entries, a changelog
+        keyed = _keyed_collection(units, m.group(1))
+        if keyed == "":
+            return None  # the noun names none of a JSON object's sections: counting all its records is no answer
+        if keyed is not None:
+            return f"{keyed}."
         counted = _collection(units, state["shapes"])
         if counted is not None:
             n, what = counted
@@ -5508,6 +5513,41 @@ def _collection(units: list[dict[str, Any]], shapes: list[str]) -> tuple[int, st
         kind = {"separated": "entries between separator lines", "changelog": "versions (entries) of the changelog"}
         return _count_units(entries), "the " + kind.get(shapes[0], "entries of the glossary")
     return None
+
+
+_RECORD_PATH = re.compile(r"^record [\d,]+, (\[.*\])")
+
+
+def _keyed_collection(units: list[dict[str, Any]], noun: str) -> str | None:
+    """For "How many <noun> are there?" over structured data whose records lie under keys (a JSON object's
+    sections, `{"dependencies": {...}, "scripts": {...}}`): the count and what was counted when the noun is the
+    key of one object (its keys: 3 "dependencies") or of one list (its items); "" when the records lie under two
+    or more different keys and the noun names none of them (counting them all counts things of other kinds);
+    None when no record lies under a key. The noun chooses what is counted (audit 87 F3: package.json's 5 objects
+    were counted as its dependencies)."""
+    wanted = {re.sub(r"\W", "", noun.lower()), stem(re.sub(r"\W", "", noun.lower()))}
+    keyed: list[tuple[dict[str, Any], str, bool]] = []  # (record, its last key, whether it is a list's item)
+    for unit in _table_records(units):
+        path = _RECORD_PATH.match(unit["where"])
+        if path is None:
+            continue
+        steps = re.findall(r"\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\d+)\]", path.group(1))
+        keys = [s for s in steps if s[:1] in "'\""]
+        if keys:
+            keyed.append((unit, keys[-1][1:-1], steps[-1][:1] not in "'\""))
+    if not keyed:
+        return None
+    named = [(u, key, item) for u, key, item in keyed if {re.sub(r"\W", "", key.lower()), stem(key.lower())} & wanted]
+    if not named:
+        generic = bool(wanted & {"records", "entries", "items", "rows", "objects", "elements", "lines"})
+        return "" if len({key for _, key, _ in keyed}) > 1 and not generic else None
+    key = named[0][1]
+    if len({k for _, k, _ in named}) > 1:
+        return ""
+    if len(named) == 1 and not named[0][2]:
+        n = len(named[0][0].get("keys") or [])
+        return f"{n:,}\nCounted: the keys of the {key!r} object"
+    return f"{len(named):,}\nCounted: the items of the {key!r} list"
 
 
 def _table_records(units: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,0 +1,38 @@
+"""Wrong-confident answers of the guided root (audits 87 v01-v05, 87b v01): a file's own author given for a work its
+row credits to another, a column name given as a row's value, a count blind to the noun that names what is
+counted, a name given for a role the text never ties it to, a header-less row's fields glued together, and a word
+given as a code."""
+
+from __future__ import annotations
+
+import json
+
+from guided_stub import first_line
+from rlmx.lm.guided_cells import build_index, collect_sources, guided_answer
+
+# v03: "How many <key> are there?" over a JSON object counts that key's entries
+
+
+def _ask_json(value: object, question: str) -> str:
+    state = build_index(collect_sources({"context": value}))
+    return str(guided_answer(state, question, lambda prompts: ["NOT FOUND"] * len(prompts))["answer"])
+
+
+MANIFEST = {
+    "name": "kiln",
+    "version": "1.2.0",
+    "plugins": {"glaze": "2.0", "clay": "1.1"},
+    "scripts": {"fire": "kiln run", "cool": "kiln stop", "log": "kiln tail", "check": "kiln lint"},
+    "owners": [{"name": "Ida"}, {"name": "Bo"}, {"name": "Cy"}, {"name": "Di"}, {"name": "Ed"}],
+}
+
+
+def test_the_noun_picks_the_object_whose_keys_are_counted() -> None:
+    assert first_line(_ask_json(MANIFEST, "How many plugins are there?")) == "2"
+    assert first_line(_ask_json(MANIFEST, "How many scripts are there?")) == "4"
+    assert first_line(_ask_json(MANIFEST, "How many owners are listed?")) == "5"
+
+
+def test_a_noun_no_key_names_counts_nothing_of_other_kinds() -> None:
+    got = first_line(_ask_json(json.loads(json.dumps(MANIFEST)), "How many modules are there?"))
+    assert not got.isdigit()
