@@ -7,8 +7,26 @@ from __future__ import annotations
 
 import json
 
-from guided_stub import first_line
+from guided_stub import ask, first_line
 from rlmx.lm.guided_cells import build_index, collect_sources, guided_answer
+
+# v01: the file's Author: line answers for the file, not for a work whose own row names its person
+
+CATALOGUE = (
+    "-- Seed data for the reading club\n-- Author: Wren Ashby, 2023-05-02\n\n"
+    "INSERT INTO novels (title, writer, year) VALUES\n"
+    "    ('Solaris', 'Stanislaw Lem', 1961),\n    ('Dune', 'Frank Herbert', 1965);\n"
+)
+
+
+def test_a_work_credited_on_its_own_row_is_not_the_files_authors() -> None:
+    for question in ("Who wrote Solaris?", "Who is the author of Dune?"):
+        assert "Wren Ashby" not in first_line(ask(CATALOGUE, question))
+
+
+def test_the_file_itself_is_still_the_header_authors() -> None:
+    assert first_line(ask(CATALOGUE, "Who wrote this file?")) == "Wren Ashby"
+
 
 # v03: "How many <key> are there?" over a JSON object counts that key's entries
 

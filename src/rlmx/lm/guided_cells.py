@@ -8922,6 +8922,21 @@ _WORKS_OF_THE_TEXT = frozenset("code version implementation".split())
 """What a "<work> by NAME" line names whose author is the text's: "Original code by Kevin O'Connor"."""
 
 
+def _credited_on_its_line(text: str, subject: list[str]) -> bool:
+    """Whether a line of `text` that holds every word of `subject` (lower-case words of the asked work) and is no
+    `Author:` line also names a person of two or more capitalised words that are not the subject's own: the
+    row `('Kindred', 'Octavia E. Butler', '9780807083697', 1)` credits Kindred to its own person, so the file's
+    `-- Author:` line answers only for the file (audit 87 F1: in a short file the whole file is "header")."""
+    for line in text.split("\n"):
+        if _AUTHOR_LINE.match(line) or not all(_occurrences(w, line) for w in subject):
+            continue
+        for person in re.finditer(rf"(?<![\w-]){_PERSON}(?![\w-])", line):  # quotes may wrap it: 'Stanislaw Lem'
+            words = person.group(0).split()
+            if len(words) >= 2 and not {w.lower() for w in words} & set(subject):
+                return True
+    return False
+
+
 def author_line(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
     """(names, line, line number) for "who wrote X?" when the header of the text (its first _HEADER_LINES lines)
     has one `Author:` (`Written by`, `Created by`) line and names X there too, or X is the text itself ("this
@@ -8942,6 +8957,8 @@ def author_line(state: dict[str, Any], query: str) -> tuple[str, str, int] | Non
         header = "\n".join(head)
         if subject and not set(subject) <= _THE_TEXT and not all(_occurrences(w, header) for w in subject):
             continue
+        if subject and not set(subject) <= _THE_TEXT and _credited_on_its_line(source[1], subject):
+            continue  # "('Kindred', 'Octavia E. Butler', ...)": X's own row names its person, the file's author is not
         for number, line in enumerate(head, 1):
             said = _AUTHOR_LINE.match(line)
             work = said.group("work") if said else None
