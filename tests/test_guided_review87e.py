@@ -54,3 +54,29 @@ def test_the_noun_picks_the_object_whose_keys_are_counted() -> None:
 def test_a_noun_no_key_names_counts_nothing_of_other_kinds() -> None:
     got = first_line(_ask_json(json.loads(json.dumps(MANIFEST)), "How many modules are there?"))
     assert not got.isdigit()
+
+
+# v05: a header-less `name number aliases...` table: the asked field alone
+
+_NAMES = (
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon".split()
+)
+SERVICES = "# names that stand in for service numbers\n" + "".join(
+    f"{name}d\t{400100 + i}" + ("" if i % 3 == 1 else f"\t{name} {name[:2]}{i}") + "\n" for i, name in enumerate(_NAMES)
+)
+"""A header-less `name number aliases...` file of 20 rows: `alphad 400100 alpha al0`, `betad 400101` (no alias),
+`gammad 400102 gamma ga2`, ..."""
+
+
+def test_the_number_of_a_row_is_its_number_alone() -> None:
+    assert first_line(ask(SERVICES, "What is the service number of gammad?")) == "400102"
+
+
+def test_the_aliases_of_a_row_leave_its_number_out() -> None:
+    got = first_line(ask(SERVICES, "What are the aliases of alphad?"))
+    assert got == "alpha al0"
+
+
+def test_a_row_with_no_alias_has_none() -> None:
+    assert first_line(ask(SERVICES, "Does betad have an alias?")) == "No"
+    assert first_line(ask(SERVICES, "Does gammad have an alias?")) == "Yes"

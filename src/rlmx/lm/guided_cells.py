@@ -10126,8 +10126,43 @@ def record_value(state: dict[str, Any], query: str, framed: list[str]) -> tuple[
         given = [i for i, c in enumerate(cells) if c.strip(_FIELD_EDGES).lower() == named[0]]
         if at is not None and at < len(cells) and cells[at] and at not in given:
             return cells[at], hits[0]
+    if fields[0].lower() == named[0] and _a_number_column(state, hits[0]["source"]):
+        # `name number aliases...` with no comment naming them (/etc/rpc): the asked one alone, never all glued
+        field = _numbered_row_field(fields, query)
+        return None if field is None else (field, hits[0])
     value = " ".join(fields[1:]) if fields[0].lower() == named[0] else fields[0]
     return value, hits[0]
+
+
+_A_NUMBER_FIELD = re.compile(r"(?i)\d+(?:/[a-z]+)?|0x[0-9a-f]+")
+_NUMBER_WORDS_OF_A_ROW = frozenset("number numbers num no id ids port ports code codes value".split())
+_ALIAS_WORDS = frozenset("alias aliases nickname nicknames synonym synonyms".split())
+
+
+def _a_number_column(state: dict[str, Any], source_name: Any) -> bool:
+    """Whether a header-less record file writes `name number [aliases...]` rows: every row (three at least) has a
+    number as its second field ("mountd  100005  mount showmount", "http  80/tcp  www"), so the number is a column
+    of its own and the words after it another (the aliases)."""
+    rows = [
+        _ROW_COMMENT.sub("", u["text"]).split()
+        for u in state["units"]
+        if u["source"] == source_name and u["kind"] == "line" and not u["text"].startswith("#")
+    ]
+    rows = [r for r in rows if r]
+    return len(rows) >= 3 and all(len(r) >= 2 and _A_NUMBER_FIELD.fullmatch(r[1]) for r in rows)
+
+
+def _numbered_row_field(fields: tuple[str, ...], query: str) -> str | None:
+    """The field of a `name number aliases...` row (`_a_number_column`) the question asks for: the number for
+    "number", "port", "id"; the words after it for "alias", "aliases" ("" when the row has none: "Does ypbind
+    have an alias?" is No); None when the question names neither (audit 87 F5: "100005 mount showmount" answered
+    "the program number of mountd", and "100007" whether ypbind has an alias)."""
+    words = {w.lower() for w in _WORD.findall(query)}
+    if words & _ALIAS_WORDS:
+        return " ".join(fields[2:])
+    if words & _NUMBER_WORDS_OF_A_ROW:
+        return fields[1]
+    return None
 
 
 _HAS_A = re.compile(r"(?i)^\s*(?:does|do|did)\s+.*\b(?:have|has|had)\s+(?:a|an|any)\s+[\w-]+\s*[?.!]*\s*$")
@@ -12218,7 +12253,11 @@ def guided_answer(
                 report.append("the record leaves the asked column empty")
                 said = "No" if asks_yes_no(query) else "none"
                 return _answered(f"{said}\nFrom {_quote(unit)}\n(the record has no value in that column)", report)
-            if cell_verdict is None and _HAS_A.search(query) and _row_layout(state, unit["source"]) is not None:
+            if (
+                cell_verdict is None
+                and _HAS_A.search(query)
+                and (_row_layout(state, unit["source"]) is not None or _a_number_column(state, unit["source"]))
+            ):
                 cell_verdict = "Yes"  # "Does ARP have an alias?": its layout's column holds one
             if cell_verdict is not None:  # "Was Potato released in 2001?": the cell decides, and the answer says how
                 report.append(f"a yes/no question the record's cell {value!r} settles: {cell_verdict}")
