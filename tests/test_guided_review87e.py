@@ -28,6 +28,24 @@ def test_the_file_itself_is_still_the_header_authors() -> None:
     assert first_line(ask(CATALOGUE, "Who wrote this file?")) == "Wren Ashby"
 
 
+# v02: a column's name is never a row's value
+
+
+def test_a_column_name_does_not_answer_which_row() -> None:
+    text = "CREATE TABLE boats (\n    id INTEGER PRIMARY KEY,\n    hull TEXT NOT NULL,\n    berths INTEGER\n);\n"
+    got = ask(text, "Which boat has the most berths?", reply="hull")
+    assert first_line(got) != "hull"
+
+
+def test_a_question_about_the_columns_may_name_one() -> None:
+    from rlmx.lm.guided_cells import _a_schema_name
+
+    text = "CREATE TABLE boats (\n    id INTEGER PRIMARY KEY,\n    hull TEXT NOT NULL,\n    berths INTEGER\n);\n"
+    assert _a_schema_name("hull", text, "Which boat has the most berths?")
+    assert not _a_schema_name("hull", text, "Which column of boats stores the hull?")
+    assert not _a_schema_name("hull", text + "INSERT INTO boats VALUES (1, 'hull', 2);\n", "Which boat?")
+
+
 # v03: "How many <key> are there?" over a JSON object counts that key's entries
 
 

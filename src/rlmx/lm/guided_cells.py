@@ -2949,6 +2949,35 @@ def _a_records_line(unit: dict[str, Any]) -> bool:
     return bool(unit.get("fields") or (unit.get("kind") == "line" and not unit.get("listed")))
 
 
+_SQL_TYPE = (
+    r"(?:INTEGER|INT|BIGINT|SMALLINT|TINYINT|TEXT|VARCHAR|CHAR|CHARACTER|NCHAR|NVARCHAR|CLOB|BLOB|DATE|DATETIME|"
+    r"TIMESTAMP|TIMESTAMPTZ|TIME|BOOLEAN|BOOL|REAL|FLOAT|DOUBLE|NUMERIC|DECIMAL|SERIAL|BIGSERIAL|UUID|JSON|JSONB)"
+)
+_SQL_COLUMN_LISTS = re.compile(r"(?is)\bINSERT\s+INTO\s+[\w.\"`]+\s*\(([^()]*)\)")
+_ASKS_OF_THE_SCHEMA = re.compile(r"(?i)\b(?:columns?|fields?|tables?|keys?|schema|attributes?|types?|index(?:es)?)\b")
+
+
+def _a_schema_name(core: str, text: str, query: str) -> bool:
+    """Whether `core` is, everywhere `text` writes it, the name of a column of SQL (a column definition of CREATE
+    TABLE, `title TEXT NOT NULL`, or a name in the column list of `INSERT INTO books (title, ...)`), and the
+    question asks about no column, field or table: a column's name is no row's value ("Which book has the most
+    copies?" is never answered `title`; audit 87 F2)."""
+    name = core.strip()
+    if not re.fullmatch(r"[A-Za-z_]\w*", name) or _ASKS_OF_THE_SCHEMA.search(query):
+        return False
+    places = [p.start() for p in _places(name, text)]
+    if not places:
+        return False
+    defined = {
+        m.start(1) for m in re.finditer(rf"(?im)(?:^|[(,])\s*[\"`]?({re.escape(name)})[\"`]?\s+{_SQL_TYPE}\b", text)
+    }
+    for listing in _SQL_COLUMN_LISTS.finditer(text):
+        defined |= {
+            listing.start(1) + m.start() for m in re.finditer(rf"(?i)(?<!\w){re.escape(name)}(?!\w)", listing.group(1))
+        }
+    return all(p in defined for p in places)
+
+
 def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[str]) -> str | None:
     """The part of `reply` that answers, as the unit writes it; None when nothing qualifies.
 
@@ -3106,6 +3135,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "What is the name of the ramen place?" is not answered "new" of "the new ramen place"
         if _the_place_of_the_value(core, text, query):
             continue  # "fridge" of "The wifi password is on the fridge." is where it is, no password (audit 85b F4)
+        if _a_schema_name(core, text, query):
+            continue  # `title` of `CREATE TABLE books (title TEXT ...)` names a column, no book (audit 87 F2)
         if not _value_of_the_asked_label(core, text, query):
             continue  # "Vehicle make: Vauxhall Corsa" is not the vehicle registration of the line before (v05)
         if not _tied_to_the_asked(core, text, query):
