@@ -74,6 +74,22 @@ def test_a_noun_no_key_names_counts_nothing_of_other_kinds() -> None:
     assert not got.isdigit()
 
 
+# v04: a name answers a role only where the text ties it to that role
+
+
+def test_a_name_beside_another_verb_names_no_role() -> None:
+    text = "Notes from the dig.\n\nOskar said the surveyor arrived in 1990.\n\nNobody came after."
+    assert first_line(ask(text, "What is the name of the surveyor?", reply="Oskar")) != "Oskar"
+
+
+def test_a_name_in_apposition_names_the_role() -> None:
+    for text in (
+        "Notes from the dig.\n\nThe surveyor, Oskar Lind, arrived in 1990.\n\nNobody came after.",
+        "Notes from the dig.\n\nOskar Lind, the surveyor, arrived in 1990.\n\nNobody came after.",
+    ):
+        assert first_line(ask(text, "What is the name of the surveyor?", reply="Oskar Lind")) == "Oskar Lind"
+
+
 # v05: a header-less `name number aliases...` table: the asked field alone
 
 _NAMES = (
