@@ -114,3 +114,21 @@ def test_the_aliases_of_a_row_leave_its_number_out() -> None:
 def test_a_row_with_no_alias_has_none() -> None:
     assert first_line(ask(SERVICES, "Does betad have an alias?")) == "No"
     assert first_line(ask(SERVICES, "Does gammad have an alias?")) == "Yes"
+
+
+# 87b v01: a code, PIN or password has the shape of one, or is written right after its noun
+
+
+def test_a_plain_word_is_no_code() -> None:
+    text = "Allotment notes\n\nSpare keys hang in the hut; the gate code is with the warden.\n\nWater the beans."
+    assert first_line(ask(text, "What is the gate code?", reply="Spare")) != "Spare"
+
+
+def test_a_code_shaped_answer_stands() -> None:
+    text = "Allotment notes\n\nSpare keys hang in the hut; the gate code is 4471.\n\nWater the beans."
+    assert first_line(ask(text, "What is the gate code?", reply="4471")) == "4471"
+
+
+def test_a_word_written_as_the_password_stands() -> None:
+    text = "House notes\n\nThe wifi password is marmalade, all lower case.\n\nBins go out on Monday."
+    assert first_line(ask(text, "What is the wifi password?", reply="marmalade")) == "marmalade"

@@ -3024,6 +3024,31 @@ def _a_name_not_tied_to_the_role(core: str, text: str, query: str) -> bool:
     return bool(_places(core.strip(), text))
 
 
+_ASKS_A_CODE = re.compile(
+    r"(?i)\b(?:pin|passcode|passphrase|password|passkey|combination|(?:booking|order|case|claim|customer|account|"
+    r"payment|invoice|policy|ticket|tracking|reference)\s+(?:reference|ref|number|no)|reference\s+number|"
+    r"(?<!\bdress )(?<!\bsource )(?<!\bzip )(?<!\bpostal )(?<!\bpost )(?<!\bcolour )(?<!\bcolor )"
+    r"code(?!\s+(?:of|name)\b))\b(?=\s*[?.!]*\s*$|\s+(?:for|to|on|at|into|of)\b)"
+)
+"""A question whose asked noun is a code, PIN, password, combination or reference: the noun ends the question or
+takes its object ("the code for the gate"); "the code that parses dates" asks for no code."""
+_CODE_SHAPED = re.compile(r"\d|\w[^\w\s]\w|[A-Za-z0-9]_[A-Za-z0-9]|[A-Z]{2,}|[a-z][A-Z]|^\s*[a-z]{1,3}\s*$")
+
+
+def _no_code_shape(core: str, text: str, query: str) -> bool:
+    """Whether `core` cannot be the code, PIN, password, combination or reference the question asks for: it has no
+    digit, no symbol or "_" inside a token, no run of capitals, no inner capital and is no short code ("et")
+    (`_CODE_SHAPED`), and the text never writes it right after the asked noun ("password: swordfish", 'the code
+    is "tulip"'). "Shared" of "Shared tools are in the shed; the padlock code is with the site secretary" is no
+    padlock code (audit 87b F1)."""
+    asked = _ASKS_A_CODE.search(query)
+    if asked is None or re.search(r"(?i)^\s*(?:where|who|when|why|how)\b", query) or _CODE_SHAPED.search(core):
+        return False
+    noun = asked.group().split()[-1]
+    after = rf"(?i)\b{re.escape(noun)}s?\s*(?:(?:is|was|reads|:|=|-|–)\s*)+[\"'`“‘]?{re.escape(core.strip())}(?!\w)"
+    return re.search(after, text) is None
+
+
 def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[str]) -> str | None:
     """The part of `reply` that answers, as the unit writes it; None when nothing qualifies.
 
@@ -3181,6 +3206,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "What is the name of the ramen place?" is not answered "new" of "the new ramen place"
         if _the_place_of_the_value(core, text, query):
             continue  # "fridge" of "The wifi password is on the fridge." is where it is, no password (audit 85b F4)
+        if _no_code_shape(core, text, query):
+            continue  # "Shared" of "Shared tools ...; the padlock code is with the secretary" is no code (87b F1)
         if _a_schema_name(core, text, query):
             continue  # `title` of `CREATE TABLE books (title TEXT ...)` names a column, no book (audit 87 F2)
         if not unit.get("fields") and _a_name_not_tied_to_the_role(core, text, query):
