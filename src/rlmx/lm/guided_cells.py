@@ -2962,6 +2962,106 @@ def _a_records_line(unit: dict[str, Any]) -> bool:
     return bool(unit.get("fields") or (unit.get("kind") == "line" and not unit.get("listed")))
 
 
+_SQL_TYPE = (
+    r"(?:INTEGER|INT|BIGINT|SMALLINT|TINYINT|TEXT|VARCHAR|CHAR|CHARACTER|NCHAR|NVARCHAR|CLOB|BLOB|DATE|DATETIME|"
+    r"TIMESTAMP|TIMESTAMPTZ|TIME|BOOLEAN|BOOL|REAL|FLOAT|DOUBLE|NUMERIC|DECIMAL|SERIAL|BIGSERIAL|UUID|JSON|JSONB)"
+)
+_SQL_COLUMN_LISTS = re.compile(r"(?is)\bINSERT\s+INTO\s+[\w.\"`]+\s*\(([^()]*)\)")
+_ASKS_OF_THE_SCHEMA = re.compile(r"(?i)\b(?:columns?|fields?|tables?|keys?|schema|attributes?|types?|index(?:es)?)\b")
+
+
+def _a_schema_name(core: str, text: str, query: str) -> bool:
+    """Whether `core` is, everywhere `text` writes it, the name of a column of SQL (a column definition of CREATE
+    TABLE, `title TEXT NOT NULL`, or a name in the column list of `INSERT INTO books (title, ...)`), and the
+    question asks about no column, field or table: a column's name is no row's value ("Which book has the most
+    copies?" is never answered `title`; audit 87 F2)."""
+    name = core.strip()
+    if not re.fullmatch(r"[A-Za-z_]\w*", name) or _ASKS_OF_THE_SCHEMA.search(query):
+        return False
+    places = [p.start() for p in _places(name, text)]
+    if not places:
+        return False
+    defined = {
+        m.start(1) for m in re.finditer(rf"(?im)(?:^|[(,])\s*[\"`]?({re.escape(name)})[\"`]?\s+{_SQL_TYPE}\b", text)
+    }
+    for listing in _SQL_COLUMN_LISTS.finditer(text):
+        defined |= {
+            listing.start(1) + m.start() for m in re.finditer(rf"(?i)(?<!\w){re.escape(name)}(?!\w)", listing.group(1))
+        }
+    return all(p in defined for p in places)
+
+
+_ASKS_A_ROLES_NAME = re.compile(
+    r"(?i)^\s*(?:what(?:'s|’s|\s+is|\s+was)\s+the\s+name\s+of\s+(?:the|a|an|his|her|their|our|my|your)\s+"
+    r"(?P<a>[a-z][a-z -]*?)|what(?:'s|’s|\s+is|\s+was)\s+(?:the|his|her|their|our|my|your)\s+(?P<b>[a-z][a-z -]*?)"
+    r"(?:'s|’s)\s+name|who\s+(?:is|was)\s+(?:the|his|her|their|our|my|your)\s+(?P<c>[a-z][a-z -]*?))\s*[?.!]*\s*$"
+)
+_NOT_A_TIE = frozenset(
+    "and or but nor with without to from for by at in on into than after before about because while when if "
+    "said says say told tells tell asked asks ask met meets meet saw sees see heard hears thinks thought knew "
+    "knows left leaves leave found finds replaced replaces hired fired visited visits".split()
+)
+"""Words between a name and a role noun that make the role another's: "Marta said the keeper left" (the name is
+who spoke), "Tom met the keeper", "Ann and the keeper"."""
+
+
+def _a_name_not_tied_to_the_role(core: str, text: str, query: str) -> bool:
+    """For "What is the name of the keeper?" ("the keeper's name", "Who is the keeper?"): whether `core`, a
+    capitalised name, is written in `text` where the role noun is also written but never tied to it. A tie is
+    the name beside the noun, in its sentence, with at most four words between and none of them a verb of
+    another act or a conjunction (`_NOT_A_TIE`, a past form in -ed but "named"): "the keeper, Tom", "Tom, the
+    keeper", "keeper: Tom", "the keeper is called Tom", "Tom was the old keeper". A text that never writes the
+    noun is left to the other checks (audit 87 F4: "Marta said the keeper left in 1987" names no keeper)."""
+    asked = _ASKS_A_ROLES_NAME.match(query)
+    if asked is None or not re.search(r"[A-Z]", core):
+        return False
+    role = (asked.group("a") or asked.group("b") or asked.group("c")).split()[-1]
+    noun = re.compile(rf"(?i)(?<![\w'’-]){re.escape(role)}(?:s|es)?(?![\w-])")
+    if not noun.search(text):
+        return False
+
+    def tie(gap: str) -> bool:
+        if re.search(r"[.!?;\n]", gap):
+            return False
+        words = [w.lower() for w in _WORD.findall(gap)]
+        return len(words) <= 4 and not any(
+            w in _NOT_A_TIE or (w.endswith("ed") and w not in {"named", "called", "titled"}) for w in words
+        )
+
+    for place in _places(core.strip(), text):
+        for mention in noun.finditer(text):
+            if mention.end() <= place.start() and tie(text[mention.end() : place.start()]):
+                return False
+            if place.end() <= mention.start() and tie(text[place.end() : mention.start()]):
+                return False
+    return bool(_places(core.strip(), text))
+
+
+_ASKS_A_CODE = re.compile(
+    r"(?i)\b(?:pin|passcode|passphrase|password|passkey|combination|(?:booking|order|case|claim|customer|account|"
+    r"payment|invoice|policy|ticket|tracking|reference)\s+(?:reference|ref|number|no)|reference\s+number|"
+    r"(?<!\bdress )(?<!\bsource )(?<!\bzip )(?<!\bpostal )(?<!\bpost )(?<!\bcolour )(?<!\bcolor )"
+    r"code(?!\s+(?:of|name)\b))\b(?=\s*[?.!]*\s*$|\s+(?:for|to|on|at|into|of)\b)"
+)
+"""A question whose asked noun is a code, PIN, password, combination or reference: the noun ends the question or
+takes its object ("the code for the gate"); "the code that parses dates" asks for no code."""
+_CODE_SHAPED = re.compile(r"\d|\w[^\w\s]\w|[A-Za-z0-9]_[A-Za-z0-9]|[A-Z]{2,}|[a-z][A-Z]|^\s*[a-z]{1,3}\s*$")
+
+
+def _no_code_shape(core: str, text: str, query: str) -> bool:
+    """Whether `core` cannot be the code, PIN, password, combination or reference the question asks for: it has no
+    digit, no symbol or "_" inside a token, no run of capitals, no inner capital and is no short code ("et")
+    (`_CODE_SHAPED`), and the text never writes it right after the asked noun ("password: swordfish", 'the code
+    is "tulip"'). "Shared" of "Shared tools are in the shed; the padlock code is with the site secretary" is no
+    padlock code (audit 87b F1)."""
+    asked = _ASKS_A_CODE.search(query)
+    if asked is None or re.search(r"(?i)^\s*(?:where|who|when|why|how)\b", query) or _CODE_SHAPED.search(core):
+        return False
+    noun = asked.group().split()[-1]
+    after = rf"(?i)\b{re.escape(noun)}s?\s*(?:(?:is|was|reads|:|=|-|–)\s*)+[\"'`“‘]?{re.escape(core.strip())}(?!\w)"
+    return re.search(after, text) is None
+
+
 def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[str]) -> str | None:
     """The part of `reply` that answers, as the unit writes it; None when nothing qualifies.
 
@@ -3141,6 +3241,12 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "What is the name of the ramen place?" is not answered "new" of "the new ramen place"
         if _the_place_of_the_value(core, text, query):
             continue  # "fridge" of "The wifi password is on the fridge." is where it is, no password (audit 85b F4)
+        if _no_code_shape(core, text, query):
+            continue  # "Shared" of "Shared tools ...; the padlock code is with the secretary" is no code (87b F1)
+        if _a_schema_name(core, text, query):
+            continue  # `title` of `CREATE TABLE books (title TEXT ...)` names a column, no book (audit 87 F2)
+        if not unit.get("fields") and _a_name_not_tied_to_the_role(core, text, query):
+            continue  # "Marta said the keeper left" names no keeper (audit 87 F4)
         if not _value_of_the_asked_label(core, text, query):
             continue  # "Vehicle make: Vauxhall Corsa" is not the vehicle registration of the line before (v05)
         if not _tied_to_the_asked(core, text, query):
@@ -5219,6 +5325,11 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
     if m and len(records) > 1 and _named_key(records, m.group(1)):
         return None  # "How many statuses are there?" names a column: its values, which rows repeat or leave empty
     if m:  # "How many currencies are listed?": the items of a table, a list of entries, a changelog
+        keyed = _keyed_collection(units, m.group(1))
+        if keyed == "":
+            return None  # the noun names none of a JSON object's sections: counting all its records is no answer
+        if keyed is not None:
+            return f"{keyed}."
         counted = _collection(units, state["shapes"])
         if counted is not None:
             n, what = counted
@@ -5807,6 +5918,41 @@ def _collection(units: list[dict[str, Any]], shapes: list[str]) -> tuple[int, st
         kind = {"separated": "entries between separator lines", "changelog": "versions (entries) of the changelog"}
         return _count_units(entries), "the " + kind.get(shapes[0], "entries of the glossary")
     return None
+
+
+_RECORD_PATH = re.compile(r"^record [\d,]+, (\[.*\])")
+
+
+def _keyed_collection(units: list[dict[str, Any]], noun: str) -> str | None:
+    """For "How many <noun> are there?" over structured data whose records lie under keys (a JSON object's
+    sections, `{"dependencies": {...}, "scripts": {...}}`): the count and what was counted when the noun is the
+    key of one object (its keys: 3 "dependencies") or of one list (its items); "" when the records lie under two
+    or more different keys and the noun names none of them (counting them all counts things of other kinds);
+    None when no record lies under a key. The noun chooses what is counted (audit 87 F3: package.json's 5 objects
+    were counted as its dependencies)."""
+    wanted = {re.sub(r"\W", "", noun.lower()), stem(re.sub(r"\W", "", noun.lower()))}
+    keyed: list[tuple[dict[str, Any], str, bool]] = []  # (record, its last key, whether it is a list's item)
+    for unit in _table_records(units):
+        path = _RECORD_PATH.match(unit["where"])
+        if path is None:
+            continue
+        steps = re.findall(r"\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\d+)\]", path.group(1))
+        keys = [s for s in steps if s[:1] in "'\""]
+        if keys:
+            keyed.append((unit, keys[-1][1:-1], steps[-1][:1] not in "'\""))
+    if not keyed:
+        return None
+    named = [(u, key, item) for u, key, item in keyed if {re.sub(r"\W", "", key.lower()), stem(key.lower())} & wanted]
+    if not named:
+        generic = bool(wanted & {"records", "entries", "items", "rows", "objects", "elements", "lines"})
+        return "" if len({key for _, key, _ in keyed}) > 1 and not generic else None
+    key = named[0][1]
+    if len({k for _, k, _ in named}) > 1:
+        return ""
+    if len(named) == 1 and not named[0][2]:
+        n = len(named[0][0].get("keys") or [])
+        return f"{n:,}\nCounted: the keys of the {key!r} object"
+    return f"{len(named):,}\nCounted: the items of the {key!r} list"
 
 
 def _table_records(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -9758,6 +9904,21 @@ _WORKS_OF_THE_TEXT = frozenset("code version implementation".split())
 """What a "<work> by NAME" line names whose author is the text's: "Original code by Kevin O'Connor"."""
 
 
+def _credited_on_its_line(text: str, subject: list[str]) -> bool:
+    """Whether a line of `text` that holds every word of `subject` (lower-case words of the asked work) and is no
+    `Author:` line also names a person of two or more capitalised words that are not the subject's own: the
+    row `('Kindred', 'Octavia E. Butler', '9780807083697', 1)` credits Kindred to its own person, so the file's
+    `-- Author:` line answers only for the file (audit 87 F1: in a short file the whole file is "header")."""
+    for line in text.split("\n"):
+        if _AUTHOR_LINE.match(line) or not all(_occurrences(w, line) for w in subject):
+            continue
+        for person in re.finditer(rf"(?<![\w-]){_PERSON}(?![\w-])", line):  # quotes may wrap it: 'Stanislaw Lem'
+            words = person.group(0).split()
+            if len(words) >= 2 and not {w.lower() for w in words} & set(subject):
+                return True
+    return False
+
+
 def author_line(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
     """(names, line, line number) for "who wrote X?" when the header of the text (its first _HEADER_LINES lines)
     has one `Author:` (`Written by`, `Created by`) line and names X there too, or X is the text itself ("this
@@ -9778,6 +9939,8 @@ def author_line(state: dict[str, Any], query: str) -> tuple[str, str, int] | Non
         header = "\n".join(head)
         if subject and not set(subject) <= _THE_TEXT and not all(_occurrences(w, header) for w in subject):
             continue
+        if subject and not set(subject) <= _THE_TEXT and _credited_on_its_line(source[1], subject):
+            continue  # "('Kindred', 'Octavia E. Butler', ...)": X's own row names its person, the file's author is not
         for number, line in enumerate(head, 1):
             said = _AUTHOR_LINE.match(line)
             work = said.group("work") if said else None
@@ -10955,8 +11118,43 @@ def record_value(state: dict[str, Any], query: str, framed: list[str]) -> tuple[
         given = [i for i, c in enumerate(cells) if c.strip(_FIELD_EDGES).lower() == named[0]]
         if at is not None and at < len(cells) and cells[at] and at not in given:
             return cells[at], hits[0]
+    if fields[0].lower() == named[0] and _a_number_column(state, hits[0]["source"]):
+        # `name number aliases...` with no comment naming them (/etc/rpc): the asked one alone, never all glued
+        field = _numbered_row_field(fields, query)
+        return None if field is None else (field, hits[0])
     value = " ".join(fields[1:]) if fields[0].lower() == named[0] else fields[0]
     return value, hits[0]
+
+
+_A_NUMBER_FIELD = re.compile(r"(?i)\d+(?:/[a-z]+)?|0x[0-9a-f]+")
+_NUMBER_WORDS_OF_A_ROW = frozenset("number numbers num no id ids port ports code codes value".split())
+_ALIAS_WORDS = frozenset("alias aliases nickname nicknames synonym synonyms".split())
+
+
+def _a_number_column(state: dict[str, Any], source_name: Any) -> bool:
+    """Whether a header-less record file writes `name number [aliases...]` rows: every row (three at least) has a
+    number as its second field ("mountd  100005  mount showmount", "http  80/tcp  www"), so the number is a column
+    of its own and the words after it another (the aliases)."""
+    rows = [
+        _ROW_COMMENT.sub("", u["text"]).split()
+        for u in state["units"]
+        if u["source"] == source_name and u["kind"] == "line" and not u["text"].startswith("#")
+    ]
+    rows = [r for r in rows if r]
+    return len(rows) >= 3 and all(len(r) >= 2 and _A_NUMBER_FIELD.fullmatch(r[1]) for r in rows)
+
+
+def _numbered_row_field(fields: tuple[str, ...], query: str) -> str | None:
+    """The field of a `name number aliases...` row (`_a_number_column`) the question asks for: the number for
+    "number", "port", "id"; the words after it for "alias", "aliases" ("" when the row has none: "Does ypbind
+    have an alias?" is No); None when the question names neither (audit 87 F5: "100005 mount showmount" answered
+    "the program number of mountd", and "100007" whether ypbind has an alias)."""
+    words = {w.lower() for w in _WORD.findall(query)}
+    if words & _ALIAS_WORDS:
+        return " ".join(fields[2:])
+    if words & _NUMBER_WORDS_OF_A_ROW:
+        return fields[1]
+    return None
 
 
 _HAS_A = re.compile(r"(?i)^\s*(?:does|do|did)\s+.*\b(?:have|has|had)\s+(?:a|an|any)\s+[\w-]+\s*[?.!]*\s*$")
@@ -13148,7 +13346,11 @@ def guided_answer(
                 report.append("the record leaves the asked column empty")
                 said = "No" if asks_yes_no(query) else "none"
                 return _answered(f"{said}\nFrom {_quote(unit)}\n(the record has no value in that column)", report)
-            if cell_verdict is None and _HAS_A.search(query) and _row_layout(state, unit["source"]) is not None:
+            if (
+                cell_verdict is None
+                and _HAS_A.search(query)
+                and (_row_layout(state, unit["source"]) is not None or _a_number_column(state, unit["source"]))
+            ):
                 cell_verdict = "Yes"  # "Does ARP have an alias?": its layout's column holds one
             if cell_verdict is not None:  # "Was Potato released in 2001?": the cell decides, and the answer says how
                 report.append(f"a yes/no question the record's cell {value!r} settles: {cell_verdict}")
