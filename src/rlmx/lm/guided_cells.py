@@ -1068,11 +1068,21 @@ def _paragraph_units(text: str, *, entries: bool) -> list[dict[str, Any]]:
                 segments.append((waiting, block[waiting:], False))
         if segments is not None:  # a list (bullets, or `NAME = value` lines): one unit per item
             lead = ""  # the line that leads into the items below it ("Decisions:"): what they are under
-            for offset, lines, item in segments:
+            for at, (offset, lines, item) in enumerate(segments):
                 first = _BULLET.sub("", lines[0], count=1) if item else lines[0]
                 body = _clean(" ".join(" ".join([first, *lines[1:]]).split()))
                 if not item:
                     lead = body[:-1].strip() if len(lines) == 1 and body.endswith(":") and len(body) <= 60 else ""
+                    if (
+                        not lead
+                        and len(lines) == 1
+                        and len(body) <= 60
+                        and not body.endswith((".", "!", "?", ",", ";"))
+                        and at + 1 < len(segments)
+                        and segments[at + 1][2]
+                        and _BULLET.match(segments[at + 1][1][0])
+                    ):
+                        lead = body  # "What is not covered" right above its bullets titles them (audit 87b v08)
                     lead = body if rows_titled else lead
                 if item:
                     units.append(_paragraph(lead or own, body, start + offset, "paragraph", entries))
@@ -5143,6 +5153,9 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         return one_per_row
     if _filled_negation(q):  # "How many rows have no email?": its empty cells (audit 85 v07)
         return filled_count(state, q)
+    undone = unfilled_rows(state, q) or always_marked(state, q)
+    if undone is not None:  # "Which films haven't I watched yet?": the rows whose `Watched` cell is empty
+        return undone
     for by_field in (
         cron_job_count,
         python_count,
@@ -6245,6 +6258,11 @@ def _read_columns(state: dict[str, Any], source_name: Any) -> tuple[list[str], l
                 state.setdefault("table_from", {})[repr(source_name)] = (source[0], True)
                 return keyed
             continue
+        if shape != "records" and isinstance(source[1], str) and len(source[1]) < 200_000:
+            piped = _pipe_tables(source[1].split("\n"))
+            if len(piped) == 1:  # a markdown table amid prose (audit 87b v02/v03): its header names its columns
+                return piped[0]
+            continue
         if shape != "records" or not isinstance(source[1], str):
             continue
         lines = source[1].split("\n")
@@ -6322,6 +6340,34 @@ def row_place(state: dict[str, Any], number: int, source_name: Any = None) -> st
     origin = state.get("table_from", {}).get(repr(source_name))
     name, records = origin if origin is not None else (source_name, False)
     return cited(state, name, f"{'record' if records else 'line'} {number:,}")
+
+
+def _table_source(state: dict[str, Any]) -> Any:
+    """The name of the source `_column_text_rows(state)` reads its table from (a record file, or a text holding one
+    markdown table); None when it reads none."""
+    return next((src[0] for src in state["sources"] if _column_text_rows(state, src[0]) is not None), None)
+
+
+def _pipe_tables(lines: list[str]) -> list[tuple[list[str], list[tuple[int, list[str]]]]]:
+    """The markdown pipe tables in a text's lines: for each, (header cells, [(line, cells)]), the line 1-based as a
+    unit's. A table is a header row with a '|', a rule row under it ('|---|---|') and the rows below it that have
+    as many cells (a blank cell is ''); one with no row or a header of fewer than two named cells is none."""
+    found = []
+    for number in range(1, len(lines)):
+        if not _table_rule(lines[number]) or "|" not in lines[number - 1]:
+            continue
+        header = _cells(lines[number - 1], "|")
+        if len(header) < 2 or not all(header) or len(set(header)) != len(header):
+            continue
+        rows = []
+        for at in range(number + 1, len(lines)):
+            cells = _cells(lines[at], "|") if "|" in lines[at] else []
+            if len(cells) != len(header):
+                break
+            rows.append((at + 1, cells))
+        if rows:
+            found.append((header, rows))
+    return found
 
 
 def _keyed_rows(records: list[tuple[str, dict[str, str]]]) -> tuple[list[str], list[tuple[int, list[str]]]] | None:
@@ -6636,7 +6682,8 @@ def _prose_table(state: dict[str, Any]) -> tuple[list[str], list[tuple[int, list
     for text in _plain_texts(state):
         lines = text.split("\n")
         for number, line in enumerate(lines):
-            if len(_aligned_cells(line)) < 3 or any(ch.isdigit() for ch in line):
+            spans = [(m.start(), m.end(), m.group()) for m in _ALIGNED_GAP.finditer(line.expandtabs())]
+            if len(_aligned_cells(line)) < 3 or not _header_cells(spans):
                 continue
             end = number + 1
             while end < len(lines) and lines[end].strip() and re.search(r"\d", lines[end]):
@@ -6725,6 +6772,23 @@ def _date_column(rows: list[tuple[int, list[str]]], at: int) -> bool:
     return len(given) >= 2 and all(_ISO_DATE.fullmatch(c) and "-" in c for c in given)
 
 
+def _month_of(cell: str) -> int:
+    """The month (1-12) the one month name of a cell names ("late May" -> 5, "March (indoors)" -> 3); 0 for a cell
+    with none or several."""
+    named = [w.lower() for w in _WORD.findall(cell) if w.lower() in _MONTH_NAMES]
+    order = "january february march april may june july august september october november december".split()
+    return order.index(named[0]) + 1 if len(named) == 1 else 0
+
+
+def _month_column(rows: list[tuple[int, list[str]]], at: int) -> bool:
+    """Whether column `at` is a month column of a plan or a calendar (audit 87b v02: "Which crop is harvested
+    last?" over a `Harvest` column of "June", "late May"): at least two cells, and every cell that gives a value
+    (`_NO_VALUE` aside) one month name, of at most three words."""
+    given = [cells[at].strip() for _, cells in rows if at < len(cells) and cells[at].strip()]
+    given = [c for c in given if c.lower() not in _NO_VALUE]
+    return len(given) >= 2 and all(_month_of(c) and len(_WORD.findall(c)) <= 3 for c in given)
+
+
 _COLUMN_EXTREME = re.compile(
     r"(?i)^\s*(?:what|which)\s+(?:is|was|were|are)\s+the\s+(?P<end>highest|lowest|largest|smallest|biggest|greatest|"
     r"maximum|minimum|max|min)\s+(?P<column>[\w-]+(?:\s+[\w-]+){0,3}?)"
@@ -6780,7 +6844,8 @@ def date_extreme(state: dict[str, Any], query: str) -> str | None:
     rows = _item_rows(rows)
     end = (m.group("end") or m.group("end2") or m.group("end3") or m.group("end4")).lower()
     latest = end.split()[0] in ("latest", "newest", "last", "most")
-    dated = [i for i in range(len(columns)) if _date_column(rows, i)]
+    months = {i for i in range(len(columns)) if _month_column(rows, i)}
+    dated = [i for i in range(len(columns)) if _date_column(rows, i) or i in months]
     words = (m.group("words") or m.group("words4") or "").split()
     verb = m.group("verb") or m.group("verb2") or m.group("verb3")
     if words and all(w.lower() in _DATE_WORDS for w in words) and m.group("words4"):
@@ -6798,9 +6863,14 @@ def date_extreme(state: dict[str, Any], query: str) -> str | None:
         at = dated[0] if len(dated) == 1 else None
     if at is None or at not in dated:
         return None
-    given = [(n, cells) for n, cells in rows if at < len(cells) and cells[at].strip()]
-    best = (max if latest else min)(cells[at].strip() for _, cells in given)
-    top = [(n, cells) for n, cells in given if cells[at].strip() == best]
+    given = [(n, cells) for n, cells in rows if at < len(cells) and cells[at].strip().lower() not in ("", *_NO_VALUE)]
+
+    def when(cells: list[str]) -> str:  # a month column's cells compare by their month, "late May" as "May"
+        return f"{_month_of(cells[at]):02d}" if at in months else cells[at].strip()
+
+    best = (max if latest else min)(when(cells) for _, cells in given)
+    top = [(n, cells) for n, cells in given if when(cells) == best]
+    best = top[0][1][at].strip() if at in months else best
     if m.group("end4"):  # "What is the earliest date?" asks for the date, not for its row
         empty = len(rows) - len(given)
         left = f"; {empty:,} {'rows leave' if empty != 1 else 'row leaves'} it empty" if empty else ""
@@ -6824,8 +6894,12 @@ def date_extreme(state: dict[str, Any], query: str) -> str | None:
     names = ", ".join(label(cells) for _, cells in top)
     empty = len(rows) - len(given)
     left = f"; {empty:,} {'rows leave' if empty != 1 else 'row leaves'} it empty" if empty else ""
+    # a table read from a text's lines (a markdown table amid prose) numbers its rows by line, a record file by record
+    shapes = zip(state["sources"], state["shapes"], strict=True)
+    prose = next((shape != "records" for s, shape in shapes if s[0] == _table_source(state)), False)
+    said = "line" if prose else "record"
     rows_said = "; ".join(
-        f"record {n:,}: " + "; ".join(f"{k}: {v}" for k, v in zip(columns, cells, strict=False) if v)
+        f"{said} {n:,}: " + "; ".join(f"{k}: {v}" for k, v in zip(columns, cells, strict=False) if v)
         for n, cells in top
     )
     return (
@@ -7001,6 +7075,85 @@ def _filled_negation(query: str) -> bool:
     return not unmodelled(m.string[: m.start("empty")] + m.string[m.end("empty") :])
 
 
+_NOT_DONE_ROWS = re.compile(
+    r"(?i)^\s*which\s+(?P<noun>[\w-]+)\s+(?:have|has|had)(?:n['’]t\s+(?:i|we|you|they|he|she)|\s+(?:i|we|you|they|he|"
+    r"she)\s+not)\s+(?P<verb>[a-z][\w-]*)(?:\s+yet)?\s*[?.!]*\s*$"
+)
+"""'Which films haven't I watched yet?', 'Which books have we not read?': the rows and the verb whose column is
+left empty in them."""
+
+
+def unfilled_rows(state: dict[str, Any], query: str) -> str | None:
+    """The rows of a table (a record file, a markdown table) whose cell in the column the question's verb names is
+    empty or writes no value (`_NO_VALUE`), named by their first cell: "Which films haven't I watched yet?" over a
+    watch list whose `Watched` column is blank for the films not seen (audit 87b v02). None when the question is
+    no such one, no column or the row's own is named, or every row or none has the cell filled (a column of other
+    meaning), or a cell is a yes/no flag."""
+    m = _NOT_DONE_ROWS.match(" ".join(query.split()))
+    table = _column_text_rows(state) if m is not None else None
+    if m is None or table is None:
+        return None
+    columns, rows = table
+    rows = _item_rows(rows)
+    at = _column_for(m.group("verb"), columns)
+    if at in (None, 0) or at == _column_for(m.group("noun"), columns):
+        return None
+    cells = [c[at].strip() if at < len(c) else "" for _, c in rows]
+    empty = [not c or c.lower() in _NO_VALUE for c in cells]
+    if all(empty) or not any(empty) or any(c.lower() in {"yes", "no", "true", "false", "y", "n", "x"} for c in cells):
+        return None
+    left = [(n, c) for (n, c), e in zip(rows, empty, strict=True) if e and c and c[0].strip()]
+    if not left:
+        return None
+    loaded = next((len(src) > 2 for src in state["sources"] if src[0] == _table_source(state)), False)
+    where = "; ".join(f"{c[0].strip()} ({'record' if loaded else 'line'} {n:,})" for n, c in left)
+    return (
+        f"{', '.join(c[0].strip() for _, c in left)}\nFound: {len(left):,} rows whose '{columns[at]}' cell is empty, "
+        f"among {len(rows):,} rows: {where}."
+    )
+
+
+_ALWAYS_MARKED = re.compile(
+    r"(?i)^\s*who\s+(?:(?:had|has|have|got)\s+(?:a\s+)?(?:full|perfect|100%)\s+(?P<word>[a-z]+)|(?:was|were|is|are)\s+"
+    r"(?:(?P<mark>[a-z]+)\s+(?:every\s+(?:day|time|session|week|lesson|class)|each\s+day|on\s+all\s+days)|always\s+"
+    r"(?P<mark2>[a-z]+)))\s*[?.!]*\s*$"
+)
+"""'Who had full attendance?', 'Who was present every day?', 'Who was always late?': the mark every cell of a
+row is to hold (attendance asks for the mark that names being there, `_ATTENDANCE`)."""
+
+
+def always_marked(state: dict[str, Any], query: str) -> str | None:
+    """The rows of a table of marks (a register: rows of people, columns of days, cells of a few one-word marks)
+    all of whose cells but the first hold the mark the question asks ("Who had full attendance?": 'Present' every
+    day; audit 87b v09), named by their first cell. None when the question is no such one, the table holds no few
+    marks, the mark is none of them, or no row holds it throughout."""
+    m = _ALWAYS_MARKED.match(" ".join(query.split()))
+    table = _column_text_rows(state) if m is not None else None
+    if m is None or table is None:
+        return None
+    columns, rows = table
+    values = {c[i].strip().lower() for _, c in rows for i in range(1, len(c)) if c[i].strip()}
+    if not values or len(values) > max(3, len(rows) // 2) or not all(re.fullmatch(r"[a-z]+", v) for v in values):
+        return None
+    word = (m.group("word") or "").lower()
+    if word:
+        marks = {v for v in values if stem(v) in _ATTENDANCE} if stem(word) in _ATTENDANCE else set()
+    else:
+        marks = {v for v in values if stem(v) == stem((m.group("mark") or m.group("mark2")).lower())}
+    if len(marks) != 1:
+        return None
+    mark = marks.pop()
+    full = [(n, c) for n, c in rows if len(c) == len(columns) and all(x.strip().lower() == mark for x in c[1:])]
+    if not full:
+        return None
+    loaded = next((len(src) > 2 for src in state["sources"] if src[0] == _table_source(state)), False)
+    where = "; ".join(f"{c[0].strip()} ({'record' if loaded else 'line'} {n:,})" for n, c in full)
+    return (
+        f"{', '.join(c[0].strip() for _, c in full)}\nFound: {len(full):,} rows whose every cell but the first is "
+        f"'{mark}', among {len(rows):,} rows: {where}."
+    )
+
+
 def filled_count(state: dict[str, Any], query: str) -> str | None:
     """How many rows of a record file have a cell in the column the question names, or have it empty (audit 84
     F5): "How many releases have a version number?" (the column `version`), "How many rows have the email
@@ -7169,14 +7322,7 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
     if table is None:
         return None
     columns, rows = table[0], _item_rows(table[1])  # a total or average row ranks with no item (audit 87 v11)
-    source_of = next(  # the record file `table` was read from: the first whose columns are described
-        (
-            src[0]
-            for src, shape in zip(state["sources"], state["shapes"], strict=True)
-            if shape == "records" and _column_text_rows(state, src[0]) is not None
-        ),
-        None,
-    )
+    source_of = _table_source(state)  # the record file `table` was read from: the first whose columns are described
     deed = superlative(query) is not None and _SUPERLATIVE.match(" ".join(query.split())) is None
     # "Which station was used most often?": how often is a count of rows, never a sum (audit 86c v10)
     often = re.search(r"(?i)\b(?:most|least)\s+(?:often|frequently)\b", query) is not None
@@ -7877,14 +8023,22 @@ _LIST_ROWS = re.compile(
 """'List the files with group shadow.', 'List the rows whose group is shadow.': the noun listed, and the rest."""
 
 
+_WHICH_ROWS = re.compile(
+    r"(?i)^\s*which\s+([\w-]+)\s+(?:are|is|were|was)\s+(?:(?!not\b|never\b)[a-z]+(?:ed|en|wn|pt|ld)\s+)?"
+    r"((?:in|on|at|from|under)\s+.+?)\s*[?.!]*$"
+)
+"""'Which crops are grown in bed A?', 'Which films are in the drama section?': the noun listed, and where its rows
+are (a participle before it, "grown", "kept", names no condition of its own)."""
+
+
 def cell_list(state: dict[str, Any], query: str) -> str | None:
     """ "List the files with group shadow.": the rows of a record file that `cell_count` would count for "How many
     files have group shadow?", named by their first cell (with their line numbers), at most 50. None when the
     question is no such list, or its value is in no column (or in several, and no word of the question picks
     one)."""
-    m = _LIST_ROWS.match(query)
+    m = _LIST_ROWS.match(query) or _WHICH_ROWS.match(" ".join(query.split()))
     found = _rows_with_value(state, m.group(1), m.group(2)) if m else None
-    if found is None:
+    if found is None or m is None:
         return None
     what, hits, rows = found
     # a CSV or JSON file loaded as records numbers its records, not its lines (the header row is none of them); the
@@ -7892,6 +8046,9 @@ def cell_list(state: dict[str, Any], query: str) -> str | None:
     # before it has no keyed rows)
     loaded = next((len(src) > 2 for src in state["sources"] if _column_text_rows(state, src[0]) is not None), False)
     label = "record" if loaded else "line"
+    if m.re is _WHICH_ROWS and 0 < len(hits) <= 20:  # "Which crops are grown in bed A?": the rows, by name
+        lines = "; ".join(f"{cells[0]} ({label} {number:,})" for number, cells in hits)
+        return f"{', '.join(cells[0] for _, cells in hits)}\nFound: {len(hits):,} {what}, among {rows:,} rows: {lines}."
     names = [f"- {cells[0]} ({label} {number:,})" for number, cells in hits[:50]]
     more = f"\n(and {len(hits) - 50:,} more)" if len(hits) > 50 else ""
     return f"{len(hits):,} {what}, among {rows:,} rows (case-insensitive):\n" + "\n".join(names) + more
@@ -7927,6 +8084,8 @@ def _rows_with_value(
         for n in (3, 2, 1)
         for i in range(len(rest) - n + 1)
         if not all(w.lower() in ENGLISH_STOPWORDS for w in rest[i : i + n])
+        # "bed A": a capital letter after the word that names its column is a value, no article
+        or (n == 1 and i and re.fullmatch(r"[A-Z]", rest[i]) and _column_for(rest[i - 1], columns) is not None)
     }
     found: dict[tuple[int, str], list[int]] = {}
     for number, cells in rows:
@@ -7968,6 +8127,11 @@ def _rows_with_value(
     return what, [(n, cells) for n, cells in rows if n in hit_lines], len(rows)
 
 
+def _content_phrase(words: list[str]) -> str:
+    """A phrase's words less its stop words, as `stem` keys joined by blanks ("of which sugars" -> "sugar")."""
+    return " ".join(stem(w.lower()) for w in words if w.lower() not in ENGLISH_STOPWORDS)
+
+
 def keyed_cell(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
     """(the cell, the row's unit) a lookup over rows with named columns asks for: "What version of curl is
     installed?" over a CSV of packages, the `version` cell of the one row whose cell is `curl`. The row is the only
@@ -7976,7 +8140,7 @@ def keyed_cell(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] 
     joined by "and"."""
     if re.match(r"(?i)\s*how (?:many|often)\b|\s*which \w+ (?:has|have|had|with|uses?)\b", query) or unmodelled(query):
         return None  # a count; "Which release has the series xenial?" asks for the row, not its `release` cell
-    table = _column_text_rows(state)
+    table = _column_text_rows(state) or _prose_table(state)  # a text's one blank-aligned table too (audit 87b v10)
     if table is None:
         return None
     columns, rows = table
@@ -7987,7 +8151,20 @@ def keyed_cell(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] 
         for i in range(len(words) - n + 1)
         if not all(w.lower() in ENGLISH_STOPWORDS for w in words[i : i + n])
     }
-    held = [(number, at) for number, cells in rows for at, cell in enumerate(cells) if cell.strip().lower() in phrases]
+    stemmed = {_content_phrase(p.split()) for p in phrases} - {""}
+    # a cell of several words is held by its words whatever marks part them, or by its content words ("of which
+    # sugars" by "sugar": a nutrition label's sub-row) ("Dune: Part Two" of "When did I watch
+    # Dune: Part Two?", whose words are "Dune Part Two"; audit 87b v03)
+    held = [
+        (number, at)
+        for number, cells in rows
+        for at, cell in enumerate(cells)
+        if cell.strip().lower() in phrases
+        or (
+            len(parts := _CELL_WORD.findall(cell)) > 1
+            and (" ".join(parts).lower() in phrases or _content_phrase(parts) in stemmed)
+        )
+    ]
     if len({number for number, _ in held}) != 1:
         return None  # no row, or several, hold a phrase of the question whole
     number, given = held[0][0], {at for _, at in held}
@@ -8010,14 +8187,21 @@ def keyed_cell(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] 
             return None
     cells = next(cells for n, cells in rows if n == number)
     kind = expected_type(query)  # "Who was the release manager of X?" is no date of its `release` column
+    # (a month is a time too: "When are potatoes planted out?" over a `Plant out` cell "April", audit 87b v03)
+    month = kind == "time" and any(w.lower() in _MONTH_NAMES for w in _WORD.findall(cells[at]))
     if (kind == "name" and not re.search(r"[A-Z]", cells[at])) or (
-        kind in ("number", "numeral", "time") and not re.search(r"\d", cells[at])
+        kind in ("number", "numeral", "time") and not re.search(r"\d", cells[at]) and not month
     ):
         return None
-    source = next(
-        (src[0] for src, shape in zip(state["sources"], state["shapes"], strict=True) if shape == "records"), None
+    source = _table_source(state)
+    unit = next(
+        (
+            u
+            for u in state["units"]
+            if u["line"] == number and (u["source"] == source if source is not None else u["kind"] == "line")
+        ),
+        None,
     )
-    unit = next((u for u in state["units"] if u["source"] == source and u["line"] == number), None)
     if at >= len(cells) or not cells[at].strip() or unit is None or not _of_the_asked_type(cells[at], query):
         return None  # "the email of curl's maintainer" is no name cell
     return cells[at].strip(), unit
@@ -11284,6 +11468,61 @@ def defined_party(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any
     return None if unit is None else (names[0], unit)
 
 
+_ASKS_LABEL = re.compile(
+    r"(?i)^\s*(?:(?:what|which)(?:\s+is|\s+was|['’]s)|how\s+much\s+is)\s+(?:the|my|our|your)\s+"
+    r"(?P<label>[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2})(?P<rest>\s+(?:of|for|on|in)\s+.*?)?\s*[?.!]*\s*$"
+    r"|^\s*(?:what|which)\s+(?P<label2>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s+(?:do|did|will)\s+(?:i|we)\s+have"
+    r"(?P<rest2>\s+(?:of|for|on|in)\s+.*?)?\s*[?.!]*\s*$"
+)
+"""'What is the booking reference?', 'How much is the standard excess?', 'Which seat do I have on the outbound
+flight?': the label asked for (one to three words) and what may pick one of its blocks ("on the outbound flight")."""
+_LABEL_FIELD = re.compile(r"^\s*(?:[-*•]\s+)?(?P<label>[A-Za-z][\w '/-]{0,40}?)\s*:\s*(?P<value>\S.*?)\s*$")
+"""A `Label: value` line of a field block ('Booking reference: QF7T2K', '- Seat: 14C (aisle)')."""
+
+
+def labelled_value(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
+    """(the value, its unit) of the `Label: value` field a question names word for word ("What is the booking
+    reference?" over 'Booking reference: QF7T2K'; audit 87b v04: left to two agreeing readings, one of which
+    paraphrased the label). A label written in several blocks ('Seat:' under 'Outbound flight' and under 'Return
+    flight') is picked by the block that writes every other content word of the question ("on the outbound
+    flight"). The value ends where a second label on its line starts ('07:45   Arrives: 10:55'). None when the
+    question is not of that shape, no field has the label, or the fields left give different values."""
+    asked = _ASKS_LABEL.match(" ".join(query.split()))
+    if asked is None or unmodelled(query):
+        return None
+    label = (asked.group("label") or asked.group("label2")).lower().split()
+    rest = asked.group("rest") or asked.group("rest2") or ""
+    if all(w in ENGLISH_STOPWORDS for w in label):
+        return None
+    others = {stem(w) for w in _WORD.findall(rest.lower()) if w not in ENGLISH_STOPWORDS}
+    found: list[tuple[str, Any, int]] = []
+    for source in state["sources"]:
+        if len(source) != 2 or not isinstance(source[1], str):
+            continue
+        lines = source[1].split("\n")
+        start = 0
+        for number, line in enumerate(lines):
+            if not line.strip():
+                start = number + 1
+                continue
+            # 'Departs: 07:45   Arrives: 10:55': two fields of one line, apart by blanks
+            for part in re.split(r"\s{2,}(?=[A-Z][\w ]{0,30}:)", line):
+                m = _LABEL_FIELD.match(part)
+                if m is None or [stem(w) for w in _WORD.findall(m.group("label").lower())] != [stem(w) for w in label]:
+                    continue
+                value = m.group("value").strip()
+                value = value[:-1] if value.endswith(".") and not value.endswith("..") else value  # a sentence's end
+                end = next((i for i in range(number, len(lines)) if not lines[i].strip()), len(lines))
+                block = {stem(w) for row in lines[start:end] for w in _WORD.findall(row.lower())}
+                if value and others <= block:
+                    found.append((value, source[0], number + 1))
+    if len({value for value, _, _ in found}) != 1:
+        return None
+    value, source_name, at_line = found[0]
+    units = [u for u in state["units"] if u["source"] == source_name and u["line"] <= at_line and value in u["text"]]
+    return (value, max(units, key=lambda u: u["line"])) if units else None
+
+
 def _at_span(state: dict[str, Any], unit: dict[str, Any], span: str) -> dict[str, Any]:
     """A prose unit that spans lines, quoted from its sentence that holds `span` and located at that sentence's line
     ("line 38", not the paragraph's first "line 34"; on a PDF page: "page 52, line 4"). The unit as it is when the
@@ -12223,6 +12462,34 @@ _LIST_ITEM_STATE = re.compile(r"(?i)^\s*(?P<un>un|non-?)?(?P<word>[a-z]{4,})[.!]
 """A list item that is one state word: "Unfurnished", "Furnished", "Non-smoking"."""
 
 
+_LEFT_OUT_TITLE = frozenset(stem(w) for w in "exclusions excluded exclusion exceptions".split())
+"""Words of a list's title that leave its items out of what a policy or a price covers ('Exclusions')."""
+_COVER_STATES = frozenset(stem(w) for w in "covered included insured".split())
+"""The states an exclusion list denies ("Is wear and tear covered?" under 'Exclusions')."""
+
+
+def _titled_item_verdict(unit: dict[str, Any], text: str, content: list[str]) -> str | None:
+    """ "No" for "Is damage caused by pets covered?" when the item is 'Damage caused by pets' (every other content
+    word of the question, and no more) under a title that denies the asked state ('What is not covered',
+    'Exclusions' for covered/included/insured); "Yes" under a title that states it ('What is covered'); None
+    otherwise (audit 87b v08: the title, with no colon, titled nothing, and the item alone was quoted)."""
+    title = [w.lower() for w in _WORD.findall(str(unit.get("name") or ""))]
+    if len(content) < 2 or not title:
+        return None
+    state = stem(content[-1])
+    subject = {stem(w) for w in content[:-1]}
+    item = {stem(w.lower()) for w in _WORD.findall(text) if w.lower() not in ENGLISH_STOPWORDS}
+    if item != subject:
+        return None
+    stems = [stem(w) for w in title]
+    if state in stems:
+        before = title[: stems.index(state)]
+        return "No" if any(w in ("not", "never") or w.endswith("n't") for w in before) else "Yes"
+    if state in _COVER_STATES and set(stems) & _LEFT_OUT_TITLE:
+        return "No"
+    return None
+
+
 def listed_yes_no(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any], str] | None:
     """A yes/no question settled by a short list item (an advert's feature bullets): "No pets, sorry" answers
     "Are pets allowed?" No (the question's other words only ask whether it is let in or there, `_ALLOWANCE_WORDS`);
@@ -12247,6 +12514,10 @@ def listed_yes_no(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any
         at = int(unit.get("line") or 0) - 1
         if not 0 <= at < len(written_lines) or not _BULLET.match(written_lines[at]):
             continue  # a heading "Garden" over "There is none" is no feature: only a bullet item is
+        titled = _titled_item_verdict(unit, text, content)
+        if titled is not None:
+            found.append((titled, unit))
+            continue
         refused = _LIST_ITEM_NO.match(text)
         if refused is not None:
             if _a_listed_thing(refused.group("noun"), stems) is not None:
@@ -12274,6 +12545,48 @@ def listed_yes_no(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any
         return None
     verdict, unit = found[0]
     return verdict, unit, unit["text"]
+
+
+def row_cell_verdict(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any], str] | None:
+    """For a yes/no question on one cell of a table of marks ("Was Ben Carter present on Tuesday?" over a
+    register whose rows are students and whose columns are days, `Tue 4 Mar`): ("Yes" or "No", the row's unit, its
+    asked cells as 'column: cell'). The row is the one whose first cell the question writes whole; the column is the
+    one other column a word of the question names (a day by its name, `_column_for`), or every other column for
+    "ever" ("Was Grace Hill ever absent?"); the mark is the one word of the question that is a one-word value of
+    the table's cells ("present"). "Yes" when the cell is that mark (for "ever": any cell), "No" otherwise. None
+    when any of these is not one, or the cells hold no few marks (audit 87b v09: the cell was only quoted)."""
+    if not asks_yes_no(query) or unmodelled(query):
+        return None
+    table = _column_text_rows(state)
+    if table is None:
+        return None
+    columns, rows = table
+    asked = " " + " ".join(_WORD.findall(query.lower())) + " "
+    named = [(n, cells) for n, cells in rows if cells and f" {' '.join(_WORD.findall(cells[0].lower()))} " in asked]
+    if len(named) != 1 or not _WORD.findall(named[0][1][0]):
+        return None
+    number, cells = named[0]
+    words = [w for w in _WORD.findall(query) if w.lower() not in ENGLISH_STOPWORDS]
+    own = {w.lower() for w in _WORD.findall(cells[0])}
+    at = {a for w in words if w.lower() not in own and (a := _column_for(w, columns)) not in (None, 0)}
+    ever = re.search(r"(?i)\bever\b", query) is not None
+    if len(at) > 1 or (not at and not ever) or (at and ever):
+        return None
+    scope = sorted(at) if at else list(range(1, len(columns)))
+    values = {c[i].strip().lower() for _, c in rows for i in range(1, len(c)) if c[i].strip()}
+    if not values or len(values) > max(3, len(rows) // 2) or not all(re.fullmatch(r"[a-z]+", v) for v in values):
+        return None  # no few marks: names, numbers, dates
+    marks = {w.lower() for w in words if w.lower() in values and w.lower() not in own}
+    if len(marks) != 1:
+        return None
+    mark = marks.pop()
+    held = [cells[i].strip().lower() for i in scope if i < len(cells)]
+    source = _table_source(state)
+    unit = next((u for u in state["units"] if u["source"] == source and u["line"] == number), None)
+    if unit is None:
+        return None
+    said = "; ".join(f"{columns[i]}: {cells[i].strip()}" for i in scope if i < len(cells) and cells[i].strip())
+    return ("Yes" if mark in held else "No"), unit, said
 
 
 def row_mark_answer(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any], str] | None:
@@ -12683,6 +12996,16 @@ _ALIGNED_GAP = re.compile(r"\S+(?: \S+)*")
 """A cell of a whitespace-aligned line: words one blank apart (two or more blanks, or a tab, end it)."""
 
 
+def _header_cells(spans: list[tuple[int, int, str]]) -> bool:
+    """Whether the cells of an aligned line may be a table's header: no digit in any, or (a nutrition label's
+    "Typical values   Per 100 g   Per 45 g serving", audit 87b v10) each starting with a letter and the first with
+    no digit, where a row of data ("Energy   1849 kJ   832 kJ") has a cell that starts with its number."""
+    cells = [cell for _, _, cell in spans]
+    if not any(ch.isdigit() for cell in cells for ch in cell):
+        return True
+    return all(cell[:1].isalpha() for cell in cells) and not any(ch.isdigit() for ch in cells[0])
+
+
 def aligned_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
     """(header, rows) of a whitespace-aligned table: a header line of 3+ cells two or more blanks apart with no
     digit ("Test   Result   Units   Reference range   Flag"), then 2+ lines below it, each with a digit, read by
@@ -12714,7 +13037,7 @@ def _word_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
 
 def _lined_up_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
     spans = [(m.start(), m.end(), m.group()) for m in _ALIGNED_GAP.finditer(block[0].expandtabs())]
-    if len(spans) < 3 or any(ch.isdigit() for ch in block[0]) or any(not line.strip() for line in block):
+    if len(spans) < 3 or not _header_cells(spans) or any(not line.strip() for line in block):
         return None
     lines = [line.expandtabs() for line in block]
     starts = [start for start, _, _ in spans]
@@ -13117,7 +13440,23 @@ def guided_answer(
     """Count, or rank the units, read the best few with the sub-LM, verify, answer. Returns {"answer", "found",
     "kind" ("count", "answer", "evidence", "not_found", "error" when every sub-call failed, "budget" when a budget
     refused sub-calls and nothing verified: then "why" says which), "report"}, the report holding each phase's
-    time."""
+    time. Where nothing verified (quotes, or NOT FOUND) and the question names a `Label: value` field word for
+    word, that field's value is the answer (`labelled_value`; audit 87b v04: two readings had to agree on
+    'QF7T2K' for "What is the booking reference?", and one paraphrased the label instead)."""
+    found = _guided_answer(state, query, ask, reads=reads)
+    if found["kind"] not in ("evidence", "not_found"):
+        return found
+    field = labelled_value(state, query)
+    if field is None:
+        return found
+    value, unit = field
+    report = [found["report"], f"the question names a field's label word for word: its value ({unit['where']})"]
+    return _answered(f"{value}\nFrom {_quote(_at_span(state, unit, value))}", report)
+
+
+def _guided_answer(
+    state: dict[str, Any], query: str, ask: Callable[[list[str]], list[str]], *, reads: int = READS
+) -> dict[str, Any]:
     started = time.perf_counter()
     report = []
     _name_files(state)
@@ -13329,7 +13668,17 @@ def guided_answer(
         terms, salient = ([spelled.get(t, t) for t in words] for words in (terms, salient))
         report.append(f"abbreviations the text spells out: {spelled}")
     framed = column_words(state, terms)
-    if framed or any(shape == "records" for shape in state["shapes"]):
+    marked = row_cell_verdict(state, query)
+    if marked is not None:  # "Was Owen Price late on Wednesday?": the row's cell, never the cell alone
+        verdict, unit, said = marked
+        report.append(f"a yes/no question one cell of a table of marks settles ({verdict.lower()}): {unit['where']}")
+        return _answered(f"{verdict}\nFrom {_quote(unit)}\n(the row gives {said})", report)
+    if (
+        framed
+        or any(shape == "records" for shape in state["shapes"])
+        or _table_source(state) is not None
+        or _prose_table(state) is not None
+    ):
         # (a value verb, "What does et_EE map to?", is no column word of the comment but names no value either)
         if framed:
             report.append(f"column words, only in the record file's comments: {framed}")
