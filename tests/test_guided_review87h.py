@@ -15,6 +15,12 @@ A word that names the file's own kind, round 87 (package.json, a character sheet
 Dockerfile were NOT FOUND: no line writes "package" or "container", as no line of a file says what the whole file
 is. Now the words of the file's name, and a Dockerfile's kind ("container", by its format: FROM and instruction
 lines), are left out of the search when the text never writes them.
+
+A word and the other word that says it, round 87 (a policy summary, a nutrition label, a vet's bill).
+
+"monthly" never met "a month" ("Premium: £11.85 a month"), "calories" never met "kcal" and "bill" never met
+"Charges". Now the -ly adjectives of time are forms of their unit, calories are said by kcal and a bill by its
+charges or invoice. Each change keeps an absent fact NOT FOUND (each test has its control).
 """
 
 from __future__ import annotations
@@ -97,3 +103,58 @@ def test_a_dockerfile_is_about_a_container() -> None:
 
 def test_a_dockerfile_without_the_asked_instruction_stays_not_found() -> None:
     assert first_line(ask(DOCKERFILE, "Which volume does the container mount?", "5050")) == "NOT FOUND"
+
+
+# --- A word and the other word that says it.
+@pytest.mark.parametrize(
+    ("text", "question", "value"),
+    [
+        ("Gym membership\nFee: £12 a week, paid by card.\nLockers cost extra.\n", "What is the weekly fee?", "£12"),
+        ("Cereal bar\nEnergy per bar: 210 kcal\nSugar: 9 g\n", "How many calories are in a bar?", "210"),
+        (
+            "Harbour Hotel\nGuest: Ann Cole\nCharges: Room £80, Breakfast £10, Total £90\nPaid by card.\n",
+            "How much was the bill?",
+            "£90",
+        ),
+    ],
+)
+def test_a_word_is_held_by_the_word_that_says_it(text: str, question: str, value: str) -> None:
+    answer = ask(text, question, value)
+    assert first_line(answer) != "NOT FOUND"
+    assert value in answer
+
+
+def test_a_unit_of_time_the_text_never_gives_stays_not_found() -> None:
+    text = "Gym membership\nFee: £12 a week, paid by card.\nLockers cost extra.\n"
+    assert first_line(ask(text, "What is the yearly fee?", "£12")) == "NOT FOUND"
+
+
+# --- A value that says the word for its type, round 87 (a bracket's prizes, a programme's clock).
+PRIZES = (
+    "Harbour Chess Open 2025\n\n"
+    "Played Sunday 6 April at the Sailing Club.\n\n"
+    "Winner: Ada Brandt (prize £200). Second: Lev Ortiz (prize £90).\n"
+    "Arbiter: Kim Dale.\n"
+)
+
+
+def test_prize_money_is_held_by_an_amount() -> None:
+    answer = ask(PRIZES, "How much prize money did Lev Ortiz get?", "£90")
+    assert first_line(answer) != "NOT FOUND"
+    assert "£90" in answer
+
+
+def test_money_of_a_text_without_amounts_stays_not_found() -> None:
+    text = "Harbour Chess Open 2025\n\nWinner: Ada Brandt (prize: a trophy). Runner-up: Lev Ortiz (prize: a medal).\n"
+    assert first_line(ask(text, "How much prize money did the runner-up get?", "a medal")) == "NOT FOUND"
+
+
+@pytest.mark.parametrize(("question", "found"), [("Who plays at 2pm?", True), ("Who plays at 3pm?", False)])
+def test_a_twelve_hour_time_is_the_same_as_the_24_hour_clock(question: str, found: bool) -> None:
+    text = "Band night\n\n13:00  Doors open\n14:00  The Quiet Owls (main stage)\n16:00  Karaoke\n\nNo glass outside.\n"
+    answer = ask(text, question, "The Quiet Owls")
+    if found:
+        assert first_line(answer) != "NOT FOUND"
+        assert "Quiet Owls" in answer
+    else:
+        assert first_line(answer) == "NOT FOUND"

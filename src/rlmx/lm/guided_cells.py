@@ -1562,6 +1562,7 @@ decide decision decisions; conclude conclusion; include inclusion; exclude exclu
 collide collision; explode explosion; invade invasion; persuade persuasion; assume assumption
 consume consumption; reduce reduction; fail failure; depart departure; maintain maintenance
 percent percentage percentages
+hour hourly; day daily; week weekly; month monthly; year yearly annual annually
 """
 
 
@@ -2354,6 +2355,10 @@ _SAME_ATTRIBUTES = (
     "registration reg",
     "language written_in",
     "timeout timed_out",
+    # a unit and what it measures, a bill and the charges it lists (audit 87b F5: 'calories' over '198 kcal')
+    "calories calorie kcal",
+    "bill bills charges invoice",
+    "workdir working_directory cwd",
 )
 _SAME_ATTRIBUTE = {w: frozenset(g.split()) - {w} for g in _SAME_ATTRIBUTES for w in g.split()}
 """Words that name the same attribute (a column may be `writer` for the author, `town` for the city, `tel` for the
@@ -2362,13 +2367,23 @@ _SAME_BY_KEY = {stem(w): _SAME_ATTRIBUTE[w] for g in _SAME_ATTRIBUTES for w in g
 """`_SAME_ATTRIBUTE` by each single word's `stem` ("teaches" -> "teach" is not a key; "weighs" -> weigh's group)."""
 
 
+_TWELVE_HOUR = re.compile(r"(1[0-2]|0?[1-9])(?:[:.]([0-5]\d))?(am|pm)")
+"""A 12-hour clock time as one search term ("2pm", "9.30am"): the same time as "14:00" or "09:30"."""
+
+
 def said_otherwise(term: str, query: str, index: Index) -> list[str]:
     """The words (or `_`-joined phrases) that say a question's `term` in a text that never writes it, each written
-    somewhere in `index`: its doer's noun ("teaches" -> "teacher", "leads" -> "leader", "directs" -> "director"),
+    somewhere in `index`: a 12-hour time on the 24-hour clock ("2pm" -> "14:00", `_TWELVE_HOUR`), its doer's noun
+    ("teaches" -> "teacher", "leads" -> "leader", "directs" -> "director"),
     and the words of its `_SAME_ATTRIBUTES` group and of its doer's ("teaches" -> "instructor"). A phrase of the
     question ("chief executive") is said by its group's other words ("CEO"): each of its words is held by them.
     [] for a term the text writes, which is held only as written (audit 85b F5, 85 v05, 84b v07)."""
     key = term.lower()
+    twelve = _TWELVE_HOUR.fullmatch(key)
+    if twelve is not None and not index.rows(term):  # "2pm" over a programme's "14:00"
+        hour = int(twelve.group(1)) % 12 + (12 if twelve.group(3) == "pm" else 0)
+        minutes = twelve.group(2) or "00"
+        return [c for c in dict.fromkeys([f"{hour:02d}:{minutes}", f"{hour}:{minutes}"]) if index.rows(c)]
     if not key.isalpha() or index.rows(term):
         return []
     base = stem(key)
@@ -2468,6 +2483,10 @@ _COMPASS = re.compile(
     r"(?i)\b(?:north|south|east|west|north-?east|north-?west|south-?east|south-?west|northward|southward|eastward|"
     r"westward|northwards|southwards|eastwards|westwards|upstream|downstream|inland|seaward|seawards)\b"
 )
+_MONEY = re.compile(
+    r"[£$€¥₹]\s?\d|\b\d[\d,.]*\s?(?:GBP|USD|EUR|dollars?|pounds?|euros?)\b|\b(?:GBP|USD|EUR)\s?\d", re.IGNORECASE
+)
+"""An amount of money: a currency sign or code beside a number ("£75", "GBP 184.60", "20 euros")."""
 _VALUE_OF_TYPE = {
     "email": (_EMAIL,),
     "e-mail": (_EMAIL,),
@@ -2478,10 +2497,11 @@ _VALUE_OF_TYPE = {
     "homepage": (_URL,),
     "time": (_CLOCK, _HOUR_AT),
     "direction": (_COMPASS,),
+    "money": (_MONEY,),
 }
 """Words that name the type of an answer, not its subject, and what a value of that type looks like: a text says
 "Report bugs to: bug-gzip@gnu.org" and never "email address", "around 8 pm" and never "time", "went sailing east"
-and never "direction" (audit 84 offline F9)."""
+and never "direction" (audit 84 offline F9), "(prize £75)" and never "prize money" (audit 87c F6)."""
 _TYPE_WORDS = frozenset({"direction"})
 """Type words (`_VALUE_OF_TYPE`) a text writes only as values: absent, each weighs as the question's lightest written
 term, so that it cannot outweigh a subject the text lacks ("Which direction did their daughter sail?" over "their
