@@ -757,6 +757,8 @@ def _is_heading(block: list[str]) -> bool:
         return False  # "Attendees: Ana, Bo, Chen" is a field of the notes, no title of the sections below it
     if len(block) == 1 and _BULLET_LINE.match(joined):
         return False  # "- Marco Silva beat Dev Patel 3-1", a section's one item, is its body, no title (audit 87c v04)
+    if len(block) == 1 and _AN_INSTRUCTION.match(joined):
+        return False  # "WORKDIR /srv/app" is a Dockerfile's instruction, no title of the instructions below it
     return (len(block) == 1 and len(joined) <= 100 and not joined.endswith(ends)) or (
         bool(_HEADWORD.match(block[0])) and len(joined) <= 120
     )
@@ -764,6 +766,11 @@ def _is_heading(block: list[str]) -> bool:
 
 _BULLET_LINE = re.compile(r"^[-*+\u2022]\s+\S")
 """A bulleted list item ("- Marco Silva beat Dev Patel 3-1", "* milk"): an item, never a title."""
+_AN_INSTRUCTION = re.compile(
+    r"^(?:FROM|RUN|CMD|COPY|ADD|WORKDIR|EXPOSE|ENV|USER|ENTRYPOINT|ARG|LABEL|VOLUME|HEALTHCHECK|STOPSIGNAL|SHELL)"
+    r"[ \t]+(?![A-Z][A-Z \t]*$)\S"
+)
+"""A Dockerfile instruction line ("WORKDIR /srv/app", "EXPOSE 8080"); a title in capitals ("USER GUIDE") is none."""
 _FIELD_LINE = re.compile(r"^[A-Z][a-z]+(?:[ -][a-z]+){0,2}:[ \t]+(?=[^\n]*[,;\d@])\S")
 """A `Label: value` line of notes or a header, its label one to three plain words, its value a list, a number, a
 date or an address ("Attendees: Ana, Bo, Chen", "Date: 3 March 2026"): a field, which titles nothing (audit 85
@@ -1569,6 +1576,7 @@ decide decision decisions; conclude conclusion; include inclusion; exclude exclu
 collide collision; explode explosion; invade invasion; persuade persuasion; assume assumption
 consume consumption; reduce reduction; fail failure; depart departure; maintain maintenance
 percent percentage percentages
+hour hourly; day daily; week weekly; month monthly; year yearly annual annually
 """
 
 
@@ -2109,13 +2117,23 @@ _WHICH_PART = re.compile(
 """'Which section covers limitation of liability?': the part and its verb frame what it is about."""
 
 
-def frame_terms(query: str, terms: list[str], index: Index) -> list[str]:
+_NO_CONTENT_VERBS = frozenset("happen happens happened happening occur occurs occurred occurring".split())
+"""Verbs that ask for an event and name none ('What happens if it rains?' over 'If it rains, all events move into
+the Hall'): the question's condition is its content, the verb only says an answer is an event (audit 87b F4)."""
+
+
+def frame_terms(query: str, terms: list[str], index: Index, kinds: Collection[str] = ()) -> list[str]:
     """The terms of `query` that only frame it and that the text never writes, to be left out of the search: a
-    verb of obligation ('must', 'need': `_MODAL`), 'list' in 'on the list' (`_THE_LIST`), and the part and its
-    verb in 'which section covers X' (`_WHICH_PART`). Such a word, absent from a small text, weighs as much as
-    the subject and sank the unit that holds it below MIN_COVER (audit 82 F6/F7). A word the text writes stays a
-    term; so do the subject's words, however rare, so an absent fact stays NOT FOUND."""
-    frame = set(_MODAL)
+    verb of obligation ('must', 'need': `_MODAL`), a verb that names no content ('happens': `_NO_CONTENT_VERBS`),
+    'list' in 'on the list' (`_THE_LIST`), the part and its verb in 'which section covers X' (`_WHICH_PART`), and
+    a word that names the file's own kind (`kinds`, from `own_kind_words`: 'package' over package.json, 'container'
+    over a Dockerfile; what the whole file is about is written on none of its lines). Such a word, absent from a
+    small text, weighs as much as the subject and sank the unit that holds it below MIN_COVER (audit 82 F6/F7,
+    87 F6/F7, 87c F6). A word the text writes stays a term; so do the subject's words, however rare, so an absent
+    fact stays NOT FOUND."""
+    frame = set(_MODAL) | _NO_CONTENT_VERBS
+    own = {stem(w) for w in kinds}
+    frame.update(t for t in terms if stem(t) in own)
     listed = _THE_LIST.search(query)
     if listed:
         frame.add("list")
@@ -2126,6 +2144,34 @@ def frame_terms(query: str, terms: list[str], index: Index) -> list[str]:
     if kind and _bare(kind.group(1)) in terms:  # 'What does the writerow method do?': 'method' names no subject
         return [t for t in terms if (t in frame and not index.rows(t)) or t == kind.group(2).lower()]
     return [t for t in terms if t in frame and not index.rows(t)]
+
+
+_DOCKER_INSTRUCTION = re.compile(
+    r"^(?:FROM|RUN|CMD|COPY|ADD|WORKDIR|EXPOSE|ENV|USER|ENTRYPOINT|ARG|LABEL|VOLUME|HEALTHCHECK|STOPSIGNAL|SHELL)"
+    r"[ \t]+\S",
+    re.MULTILINE,
+)
+_DOCKER_KIND = ("container", "containers", "dockerfile", "docker")
+"""What a Dockerfile is about, by its format: it builds a container image, and no instruction line says so."""
+_DOCKER_LINES = 3
+
+
+def own_kind_words(state: dict[str, Any]) -> set[str]:
+    """Lower-case words that name the context's own kind, which none of its lines needs to write: the words of
+    the name of the file it was loaded from (`state["files"]`, or a source named like a file: "character.json"
+    -> character, json), and, for a text in a Dockerfile's format (a FROM line and _DOCKER_LINES instructions),
+    `_DOCKER_KIND`. A variable's own name ("context") names no kind."""
+    names = [str(n) for n in (state.get("files") or {}).values()]
+    names += [str(src[0]) for src in state["sources"] if re.search(r"\w\.\w{1,5}$", str(src[0]))]
+    words = {w.lower() for n in names for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", re.split(r"[\\/]", n)[-1])}
+    for src in state["sources"]:
+        text = src[1] if isinstance(src[1], str) else ""
+        lines = _DOCKER_INSTRUCTION.findall(text[:20000])
+        if len(lines) >= _DOCKER_LINES and re.search(r"^FROM[ \t]", text[:20000], re.MULTILINE):
+            words.update(_DOCKER_KIND)
+    if "dockerfile" in words:
+        words.update(_DOCKER_KIND)
+    return {w for w in words if len(w) > 2}
 
 
 def joined_terms(query: str, terms: list[str], index: Index) -> dict[str, str]:
@@ -2332,6 +2378,10 @@ _SAME_ATTRIBUTES = (
     "annual annually yearly year years annum per_year per_annum",
     "nightly night nights per_night",
     "quarterly quarter quarters per_quarter",
+    # a unit and what it measures, a bill and the charges it lists (audit 87b F5: 'calories' over '198 kcal')
+    "calories calorie kcal",
+    "bill bills charges invoice",
+    "workdir working_directory cwd",
 )
 _SAME_ATTRIBUTE = {w: frozenset(g.split()) - {w} for g in _SAME_ATTRIBUTES for w in g.split()}
 """Words that name the same attribute (a column may be `writer` for the author, `town` for the city, `tel` for the
@@ -2340,13 +2390,23 @@ _SAME_BY_KEY = {stem(w): _SAME_ATTRIBUTE[w] for g in _SAME_ATTRIBUTES for w in g
 """`_SAME_ATTRIBUTE` by each single word's `stem` ("teaches" -> "teach" is not a key; "weighs" -> weigh's group)."""
 
 
+_TWELVE_HOUR = re.compile(r"(1[0-2]|0?[1-9])(?:[:.]([0-5]\d))?(am|pm)")
+"""A 12-hour clock time as one search term ("2pm", "9.30am"): the same time as "14:00" or "09:30"."""
+
+
 def said_otherwise(term: str, query: str, index: Index) -> list[str]:
     """The words (or `_`-joined phrases) that say a question's `term` in a text that never writes it, each written
-    somewhere in `index`: its doer's noun ("teaches" -> "teacher", "leads" -> "leader", "directs" -> "director"),
+    somewhere in `index`: a 12-hour time on the 24-hour clock ("2pm" -> "14:00", `_TWELVE_HOUR`), its doer's noun
+    ("teaches" -> "teacher", "leads" -> "leader", "directs" -> "director"),
     and the words of its `_SAME_ATTRIBUTES` group and of its doer's ("teaches" -> "instructor"). A phrase of the
     question ("chief executive") is said by its group's other words ("CEO"): each of its words is held by them.
     [] for a term the text writes, which is held only as written (audit 85b F5, 85 v05, 84b v07)."""
     key = term.lower()
+    twelve = _TWELVE_HOUR.fullmatch(key)
+    if twelve is not None and not index.rows(term):  # "2pm" over a programme's "14:00"
+        hour = int(twelve.group(1)) % 12 + (12 if twelve.group(3) == "pm" else 0)
+        minutes = twelve.group(2) or "00"
+        return [c for c in dict.fromkeys([f"{hour:02d}:{minutes}", f"{hour}:{minutes}"]) if index.rows(c)]
     if not key.isalpha() or index.rows(term):
         return []
     base = stem(key)
@@ -2446,6 +2506,10 @@ _COMPASS = re.compile(
     r"(?i)\b(?:north|south|east|west|north-?east|north-?west|south-?east|south-?west|northward|southward|eastward|"
     r"westward|northwards|southwards|eastwards|westwards|upstream|downstream|inland|seaward|seawards)\b"
 )
+_MONEY = re.compile(
+    r"[£$€¥₹]\s?\d|\b\d[\d,.]*\s?(?:GBP|USD|EUR|dollars?|pounds?|euros?)\b|\b(?:GBP|USD|EUR)\s?\d", re.IGNORECASE
+)
+"""An amount of money: a currency sign or code beside a number ("£75", "GBP 184.60", "20 euros")."""
 _VALUE_OF_TYPE = {
     "email": (_EMAIL,),
     "e-mail": (_EMAIL,),
@@ -2456,10 +2520,11 @@ _VALUE_OF_TYPE = {
     "homepage": (_URL,),
     "time": (_CLOCK, _HOUR_AT),
     "direction": (_COMPASS,),
+    "money": (_MONEY,),
 }
 """Words that name the type of an answer, not its subject, and what a value of that type looks like: a text says
 "Report bugs to: bug-gzip@gnu.org" and never "email address", "around 8 pm" and never "time", "went sailing east"
-and never "direction" (audit 84 offline F9)."""
+and never "direction" (audit 84 offline F9), "(prize £75)" and never "prize money" (audit 87c F6)."""
 _TYPE_WORDS = frozenset({"direction"})
 """Type words (`_VALUE_OF_TYPE`) a text writes only as values: absent, each weighs as the question's lightest written
 term, so that it cannot outweigh a subject the text lacks ("Which direction did their daughter sail?" over "their
@@ -2777,13 +2842,29 @@ def framing_verb(query: str, terms: list[str]) -> list[str]:
     return [t for t in terms if t.lower() == verb.lower()]
 
 
+def doer_verb(query: str, terms: list[str]) -> list[str]:
+    """The verb after a subject "who" ("Who gives the opening speech?": ["gives"]; `_WHO_DOES`), as a term; [] when
+    there is none. It only ties the person asked for to what the question names, so a unit that holds all the rest
+    may answer though the text writes the verb nowhere ("Opening speech by Ruth Adeyemi"): it is framing then, and
+    its units are quoted, never read (audit 87b F4, 87c F6)."""
+    doer = _WHO_DOES.match(query)
+    if doer is None:
+        return []
+    return [t for t in terms if t.lower() == (doer.group(1) or doer.group(2)).lower()]
+
+
+_WHO_DOES = re.compile(r"(?i)^\s*who\s+(?:(?:is|are|was|were)\s+([a-z]{3,}ing)|([a-z]{3,}(?:s|ed)))\s+(?!of\b)\S")
+"""'Who gives the opening speech?', 'Who finished third?', 'Who is talking about machine learning?': "who" is the
+subject, and the verb after it only ties the person asked for to what the question names, which a text may say
+without it ("Opening speech by Ruth Adeyemi", "Machine Learning in Production | Owen Brooks")."""
 _FRAMING_VERB = re.compile(
     r"(?i)^\s*(?:how\s+(?:many|much|long|often|far)|what|which|who|whom|when|where|why)\b(?:\s+[\w'-]+){0,5}?"
     r"\s+(is|are|was|were|will|would|do|does|did|should|shall|must|can|could|has|have|had|may|might)"
-    r"(?:\s+[\w'-]+){1,4}?\s+([a-z]{3,})(?:\s+(?:with|on|in|for|to|at|by|from|up|out|off|about|into))?"
+    r"(?:\s+[\w'-]+){0,4}?\s+([a-z]{3,})(?:\s+(?:with|on|in|for|to|at|by|from|up|out|off|about|into))?"
     r"\s*[?.!]*\s*$"
 )
-"""A question ending in its verb, after an auxiliary and at least one word (its subject, or "be"): after "do",
+"""A question ending in its verb, after an auxiliary and its subject, "be", or nothing (a passive: "How many
+workers are started?", audit 87 F6): after "do",
 "does", "did" any word ("What time does the connection drop?"), else only the forms of a verb no noun takes
 (-ing, -ed, -en: "What is the price of a bitcoin?" ends in what it is about)."""
 
@@ -13654,7 +13735,7 @@ def _guided_answer(
         # "Is the rent above 1,500?": the number compared with need not be written; a text lacking it still answers
         terms = [t for t in terms if t not in thresholds]
         report.append(f"a yes/no question's threshold, which the text need not write: {sorted(thresholds)}")
-    framing = frame_terms(query, terms, state["index"])
+    framing = frame_terms(query, terms, state["index"], own_kind_words(state))
     if framing and len(framing) < len(terms):
         terms = [t for t in terms if t not in framing]
         report.append(f"words that only frame the question, which the text never writes: {framing}")
@@ -13748,6 +13829,13 @@ def _guided_answer(
             f"  cover {unit['cover']:.2f} named {unit['named']:.2f} bm25 {unit['bm25']:.2f} {_quote(unit, 160)}"
         )
     good = [u for u in ranked if matches_enough(u, bool(salient), is_foreign(query))]
+    doer = [t for t in doer_verb(query, terms) if t not in framing and not state["index"].rows(t)]
+    if not good and doer and scope is None and defined is None:
+        # "Who gives the opening speech?": the verb after "who" weighs as framing only when the units fail without
+        framing = [*framing, *doer]
+        ranked = rank(state, terms, salient=salient, limit=30, framing=framing)
+        good = [u for u in ranked if matches_enough(u, bool(salient), is_foreign(query))]
+        report.append(f"the verb after 'who' {doer[0]!r} is written nowhere: it frames the question")
     if scope is not None and ranked and not good:
         good = ranked  # the entry the question names holds its answer if anything does: read it, or quote it
     halves = [u for u in ranked if u["named"] >= 0.3 and u["present"] >= MIN_COVER_NAMED]
