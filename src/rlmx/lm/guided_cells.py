@@ -2506,7 +2506,7 @@ _COMPASS = re.compile(
     r"(?i)\b(?:north|south|east|west|north-?east|north-?west|south-?east|south-?west|northward|southward|eastward|"
     r"westward|northwards|southwards|eastwards|westwards|upstream|downstream|inland|seaward|seawards)\b"
 )
-_MONEY = re.compile(
+_AN_AMOUNT_OF_MONEY = re.compile(
     r"[£$€¥₹]\s?\d|\b\d[\d,.]*\s?(?:GBP|USD|EUR|dollars?|pounds?|euros?)\b|\b(?:GBP|USD|EUR)\s?\d", re.IGNORECASE
 )
 """An amount of money: a currency sign or code beside a number ("£75", "GBP 184.60", "20 euros")."""
@@ -2520,7 +2520,7 @@ _VALUE_OF_TYPE = {
     "homepage": (_URL,),
     "time": (_CLOCK, _HOUR_AT),
     "direction": (_COMPASS,),
-    "money": (_MONEY,),
+    "money": (_AN_AMOUNT_OF_MONEY,),
 }
 """Words that name the type of an answer, not its subject, and what a value of that type looks like: a text says
 "Report bugs to: bug-gzip@gnu.org" and never "email address", "around 8 pm" and never "time", "went sailing east"
