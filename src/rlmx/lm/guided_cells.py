@@ -5162,6 +5162,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         own_entries_count,
         named_rows_count,
         row_superlative,
+        numbered_row_extreme,
         row_at_position,
         row_quantity,
         day_extreme,
@@ -8825,7 +8826,8 @@ _ROWS_PLACE = frozenset("table file list data dataset database records".split())
 
 def named_rows_count(state: dict[str, Any], query: str) -> str | None:
     """'How many ethertypes are listed?' over a record file whose columns a header or its comment lays out
-    (`_column_text_rows`, `_layout_of_text`) and whose name or comment lines call its rows by the question's
+    (`_column_text_rows`, `_layout_of_text`), or whose every row is `name number [aliases...]` (`_a_number_column`,
+    /etc/rpc: audit 87 v08), and whose name or comment lines call its rows by the question's
     plural noun (`_names_its_rows`: '# The EtherType is ...'): its rows, counted, each one of them (audit 86 v07).
     None when the question is no such count, names a place other than the file, or the file does not call its
     rows so."""
@@ -8841,7 +8843,11 @@ def named_rows_count(state: dict[str, Any], query: str) -> str | None:
         if shape == "records"
         and len(src) == 2
         and isinstance(src[1], str)
-        and (_column_text_rows(state, src[0]) is not None or _layout_of_text(src[1]) is not None)
+        and (
+            _column_text_rows(state, src[0]) is not None
+            or _layout_of_text(src[1]) is not None
+            or _a_number_column(state, src[0])  # `name number aliases...` rows with no layout comment (/etc/rpc)
+        )
     ]
     if len(files) != 1 or not _names_its_rows(state, files[0][0], [m.group(1)]):
         return None
@@ -11155,6 +11161,55 @@ def _numbered_row_field(fields: tuple[str, ...], query: str) -> str | None:
     if words & _NUMBER_WORDS_OF_A_ROW:
         return fields[1]
     return None
+
+
+_NUMBERED_EXTREME = re.compile(
+    r"(?i)^\s*(?:which|what)\s+(?P<noun>[a-z][\w-]*)\s+(?:has|had|have|uses|gets|got)\s+the\s+"
+    r"(?P<adj>highest|lowest|largest|smallest|greatest|biggest|least)\s+(?P<what>[a-z]+)\s*[?.!]*\s*$"
+)
+"""'Which program has the highest number?': the row of a `name number aliases...` file with the greatest number."""
+_ROW_NOUNS_OF_A_FILE = frozenset("entry row record line item".split())
+
+
+def numbered_row_extreme(state: dict[str, Any], query: str) -> str | None:
+    """The name (first field) of the row with the greatest or least number of the one header-less record file whose
+    every row is `name number [aliases...]` (`_a_number_column`, /etc/rpc, /etc/services): "Which program has the
+    highest number?" (audit 87 v08: NOT FOUND before). The question's last word must name the number column
+    (`_NUMBER_WORDS_OF_A_ROW`) and its noun the rows (one the file's name or comments call them, or 'entry',
+    'row'...). None when the question is no such one, the numbers mix decimal and hex, or two names tie."""
+    m = _NUMBERED_EXTREME.match(" ".join(query.split()))
+    if m is None or m.group("what").lower() not in _NUMBER_WORDS_OF_A_ROW:
+        return None
+    files = [
+        src[0]
+        for src, shape in zip(state["sources"], state["shapes"], strict=True)
+        if shape == "records" and len(src) == 2 and isinstance(src[1], str) and _a_number_column(state, src[0])
+    ]
+    noun = m.group("noun").lower()
+    if len(files) != 1 or not (noun in _ROW_NOUNS_OF_A_FILE or _names_its_rows(state, files[0], [noun], plural=False)):
+        return None
+    rows = [
+        (u["line"], fields)
+        for u in state["units"]
+        if u["source"] == files[0] and u["kind"] == "line" and not u["text"].startswith("#")
+        for fields in [_ROW_COMMENT.sub("", u["text"]).split()]
+        if fields
+    ]
+    numbers = [fields[1].split("/")[0].lower() for _, fields in rows]
+    hexed = {n.startswith("0x") for n in numbers}
+    if len(hexed) != 1 or len(rows) < 2:
+        return None  # '0x0800' beside '2048': which base each is written in is a guess
+    values = [int(n, 16 if hexed == {True} else 10) for n in numbers]
+    least = m.group("adj").lower() in ("lowest", "smallest", "least")
+    best = (min if least else max)(values)
+    top = {fields[0] for (_, fields), v in zip(rows, values, strict=True) if v == best}
+    if len(top) != 1:
+        return None  # two names share the number: no one row is the answer
+    line, fields = next((n, f) for (n, f), v in zip(rows, values, strict=True) if v == best)
+    return (
+        f"{fields[0]}\nCompared: the number (second field) of each of the {len(rows):,} rows; line {line:,} "
+        f"({' '.join(fields)}) has the {'least' if least else 'greatest'}, {fields[1]}."
+    )
 
 
 _HAS_A = re.compile(r"(?i)^\s*(?:does|do|did)\s+.*\b(?:have|has|had)\s+(?:a|an|any)\s+[\w-]+\s*[?.!]*\s*$")
