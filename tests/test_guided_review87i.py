@@ -54,3 +54,37 @@ def test_the_row_with_the_greatest_number_is_named(question: str, want: str) -> 
 def test_two_names_sharing_the_greatest_number_name_no_row() -> None:
     text = _SERVICES + "zetad2\t\t900300\n"
     assert first_line(ask(text, "Which daemon has the highest number?")) not in ("gammad2", "zetad2")
+
+
+# a subtitle file's cues
+
+_SRT = (
+    "1\n00:00:00,500 --> 00:00:02,000\nWho left the gate open?\n\n"
+    "2\n00:00:02,400 --> 00:00:04,100\nNot me.\nI came in by the side door.\n\n"
+    "3\n00:00:05,000 --> 00:00:07,750\nThen the goats are out.\n\n"
+    "4\n00:00:08,000 --> 00:00:09,000\nAgain.\n"
+)
+_VTT = (
+    "WEBVTT - a short scene\n\nNOTE written by hand\n\n"
+    "00:01.000 --> 00:02.500\nIs it raining?\n\n"
+    "intro-2\n00:03.000 --> 00:04.000 align:start\nOnly a little.\n\n"
+    "00:05.000 --> 00:06.200\nTake the blue umbrella.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "want"),
+    [
+        (_SRT, "How many subtitles are there?", "4"),
+        (_SRT, "How many cues does the file have?", "4"),
+        (_VTT, "How many captions are there?", "3"),
+        (_VTT, "How many subtitle cues are in the file?", "3"),
+    ],
+)
+def test_the_cues_of_a_subtitle_file_are_counted(text: str, question: str, want: str) -> None:
+    assert first_line(ask(text, question)) == want
+
+
+def test_a_text_quoting_one_timing_line_has_no_cue_count() -> None:
+    text = "Notes on the edit\n\nThe cut at 00:00:01,000 --> 00:00:02,000 is too short.\n\nFix the next one too.\n"
+    assert _no_number(ask(text, "How many subtitles are there?"))

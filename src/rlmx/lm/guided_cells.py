@@ -5163,6 +5163,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         named_rows_count,
         row_superlative,
         numbered_row_extreme,
+        cue_count,
         row_at_position,
         row_quantity,
         day_extreme,
@@ -10315,6 +10316,43 @@ def _comments_above(text: str, start: int) -> str:
 def _plain_texts(state: dict[str, Any]) -> list[str]:
     """The texts of the sources as written (not a record file's parsed rows), lines and all."""
     return [source[1] for source in state["sources"] if len(source) == 2 and isinstance(source[1], str)]
+
+
+_CUE_TIMING = re.compile(
+    r"^\s*(?:\d{1,2}:)?\d{1,2}:\d{2}[,.]\d{3}\s*-->\s*(?:\d{1,2}:)?\d{1,2}:\d{2}[,.]\d{3}(?:\s.*)?$"
+)
+"""A subtitle cue's timing line, SubRip's '00:00:01,000 --> 00:00:03,200' or WebVTT's '00:01.000 --> 00:03.200'."""
+_ASKS_CUE_COUNT = re.compile(
+    r"(?i)^\s*how\s+many\s+(?:(?:subtitle|caption)s?(?:\s+(?:cues|entries|blocks))?|cues|subs|entries)\s+"
+    r"(?:are\s+there|are\s+(?:in|listed\s+in)\s+(?:the|this)\s+\w+|(?:does|do)\s+(?:the|this)\s+\w+\s+"
+    r"(?:have|hold|contain|list)|in\s+total)(?:\s+in\s+(?:the|this)\s+\w+)?\s*[?.!]*\s*$"
+)
+"""'How many subtitles are there?', 'How many cues does the file have?': a count of a subtitle file's cues."""
+
+
+def cue_count(state: dict[str, Any], query: str) -> str | None:
+    """The number of cues of the one text that is a subtitle file (SubRip .srt or WebVTT): blocks apart by blank
+    lines, each with exactly one timing line ('00:00:01,000 --> 00:00:03,200', `_CUE_TIMING`) among its first two
+    lines; a WebVTT header ('WEBVTT ...') and its NOTE, STYLE and REGION blocks are no cues (audit 87 v08: 'How many
+    subtitles are there?' was NOT FOUND). None when the question is no such count, or any other block is there
+    (a text that only quotes a timing line)."""
+    texts = _plain_texts(state)
+    if _ASKS_CUE_COUNT.match(" ".join(query.split())) is None or len(texts) != 1:
+        return None
+    blocks = [b.strip("\n") for b in re.split(r"\n[ \t]*\n", texts[0].lstrip("\ufeff").replace("\r\n", "\n"))]
+    blocks = [b for b in blocks if b.strip()]
+    if blocks and blocks[0].startswith("WEBVTT"):
+        blocks = [b for b in blocks[1:] if not re.match(r"(?:NOTE|STYLE|REGION)\b", b)]
+    cues = 0
+    for block in blocks:
+        lines = block.split("\n")
+        timed = [i for i, line in enumerate(lines) if _CUE_TIMING.match(line)]
+        if len(timed) != 1 or timed[0] > 1:
+            return None
+        cues += 1
+    if cues < 2:
+        return None
+    return f"{cues:,}\nCounted: the cues of the subtitle file (each a block with one timing line 'start --> end')."
 
 
 _WAS_IT_DONE = re.compile(
