@@ -88,3 +88,42 @@ def test_the_cues_of_a_subtitle_file_are_counted(text: str, question: str, want:
 def test_a_text_quoting_one_timing_line_has_no_cue_count() -> None:
     text = "Notes on the edit\n\nThe cut at 00:00:01,000 --> 00:00:02,000 is too short.\n\nFix the next one too.\n"
     assert _no_number(ask(text, "How many subtitles are there?"))
+
+
+# a changelog's entries that one of their items marks
+
+_CHANGELOG = (
+    "frob (2.1-3) unstable; urgency=medium\n\n"
+    "  * Team upload.\n  * Fix the man page.\n\n"
+    " -- Ana Lima <ana@example.org>  Mon, 04 Mar 2024 10:00:00 +0100\n\n"
+    "frob (2.1-2) unstable; urgency=low\n\n"
+    "  * Non-maintainer upload by the LTS team.\n  * Fix CVE-2024-0001.\n\n"
+    " -- Bo Chen <bo@example.org>  Fri, 02 Feb 2024 09:00:00 +0000\n\n"
+    "frob (2.1-1.1) unstable; urgency=high\n\n"
+    "  * Non-maintainer upload.\n  * Rebuild against libfoo3.\n\n"
+    " -- Bo Chen <bo@example.org>  Mon, 08 Jan 2024 09:00:00 +0000\n\n"
+    "frob (2.1-1) unstable; urgency=low\n\n"
+    "  * New upstream release.\n\n"
+    " -- Ana Lima <ana@example.org>  Mon, 01 Jan 2024 09:00:00 +0000\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "want"),
+    [
+        ("How many entries are non-maintainer uploads?", "2"),
+        ("How many non-maintainer uploads are there?", "2"),
+        ("How many versions were team uploads?", "1"),
+    ],
+)
+def test_entries_marked_by_an_item_are_counted(question: str, want: str) -> None:
+    assert first_line(ask(_CHANGELOG, question)) == want
+
+
+def test_a_mark_written_inside_another_item_gives_no_count() -> None:
+    text = _CHANGELOG.replace("  * New upstream release.\n", "  * New upstream release.\n  * Thank the team upload.\n")
+    assert _no_number(ask(text, "How many versions were team uploads?"))
+
+
+def test_every_entry_being_an_upload_is_no_mark() -> None:
+    assert first_line(ask(_CHANGELOG, "How many entries are uploads?")) != "2"

@@ -5148,6 +5148,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         python_count,
         changelog_edge,
         entry_count,
+        marked_entries_count,
         stanza_count,
         superlative_answer,
         date_extreme,
@@ -5773,6 +5774,58 @@ _EDGE_ENTRY = re.compile(
     r"(?i)\s*(?:what|which) (?:is|was|'s) the (oldest|earliest|first|latest|newest|most recent|last|current) "
     r"(version|release|upload|entry)\b"
 )
+
+
+_ASKS_MARKED_ENTRIES = re.compile(
+    r"(?i)^\s*how\s+many\s+(?:(?:entries|versions|releases|uploads)(?:\s+(?:in|of)\s+(?:the|this)\s+\w+)?\s+"
+    r"(?:are|were)\s+(?:an?\s+)?(?P<mark>[a-z][\w -]*?)|(?P<named>[a-z][\w-]*(?:\s+[a-z][\w-]*){1,3})\s+"
+    r"(?:are|were)\s+(?:there|listed|made|recorded)(?:\s+in\s+(?:the|this)\s+\w+)?)\s*[?.!]*\s*$"
+)
+"""'How many entries are non-maintainer uploads?', 'How many team uploads were there?': the entries of a changelog
+that one of their change items marks so."""
+
+
+def _singular_phrase(text: str) -> str:
+    """`text` lowercased, its words one blank apart, its last word's plural 's' cut: 'Non-maintainer uploads.' ->
+    'non-maintainer upload'."""
+    words = _WORD.findall(text.lower())
+    if words and len(words[-1]) > 3 and words[-1].endswith("s") and not words[-1].endswith("ss"):
+        words[-1] = words[-1][:-1]
+    return " ".join(words)
+
+
+def marked_entries_count(state: dict[str, Any], query: str) -> str | None:
+    """How many entries of the one Debian changelog a change item marks as what the question names: the items that
+    open with the phrase ("* Non-maintainer upload.", "* Team upload.", "* Non-maintainer upload by the Security
+    Team."), each entry once (audit 87 v08: 'How many entries are non-maintainer uploads?' was NOT FOUND). None
+    when the question is no such count, no item opens so, or an item of another entry writes the phrase elsewhere
+    in it (whether that entry is one is a guess): a count is exact or absent."""
+    m = _ASKS_MARKED_ENTRIES.match(" ".join(query.split()))
+    if m is None or unmodelled(query):
+        return None
+    mark = _singular_phrase(m.group("mark") or m.group("named"))
+    entries = [u for u in state["units"] if u["kind"] == "entry" and _CHANGELOG_HEADER.match(u["text"])]
+    if len(mark.split()) < 2 or len({u["source"] for u in entries}) != 1 or len(entries) < 2:
+        return None  # "uploads are there": every entry is one; a phrase of two words or more is a mark
+    marked: dict[str, dict[str, Any]] = {}
+    mentioned: set[str] = set()
+    for unit in state["units"]:
+        if unit["kind"] != "paragraph" or unit.get("upload") or unit["source"] != entries[0]["source"]:
+            continue
+        said = " ".join(_WORD.findall(_BULLET.sub("", unit["text"]).lower()))
+        if _singular_phrase(" ".join(said.split()[: len(mark.split())])) == mark:
+            if unit["name"] in marked and m.group("named"):
+                return None  # "How many bug fixes were made?" over two in one entry: the items, not the entries
+            marked.setdefault(unit["name"], unit)
+        elif f" {mark}" in f" {_singular_phrase(said)} " or f" {mark} " in f" {said} ":
+            mentioned.add(unit["name"])
+    if not marked or mentioned - set(marked):
+        return None
+    shown = ", ".join(f"{name} (line {u['line']:,})" for name, u in marked.items())
+    return (
+        f"{len(marked):,}\nCounted: the changelog's entries (of {len(entries):,}) with a change item that opens "
+        f"'{mark}': {shown}."
+    )
 
 
 def changelog_edge(state: dict[str, Any], query: str) -> str | None:
