@@ -127,3 +127,30 @@ def test_a_mark_written_inside_another_item_gives_no_count() -> None:
 
 def test_every_entry_being_an_upload_is_no_mark() -> None:
     assert first_line(ask(_CHANGELOG, "How many entries are uploads?")) != "2"
+
+
+# a list of match results: the players or teams on its two sides (audit 87c v09)
+
+_BRACKET = (
+    "# Harbour Chess Cup\n\nHeld in the library, 9 March.\n\n## Round one\n\n"
+    "- Ada Brook beat Noor Haddad 2-0\n- Ivo Marsh beat Pia Stone 2-1\n- Kemal Ersoy beat Ruth Vale 2-0\n\n"
+    "## Final\n\n- Ada Brook beat Kemal Ersoy 2-1\n\nArbiter: Colm Reid. Prize: a book token.\n"
+)
+
+
+@pytest.mark.parametrize(
+    "question", ["How many players took part?", "How many participants were there?", "How many people played?"]
+)
+def test_the_distinct_sides_of_the_results_are_counted(question: str) -> None:
+    assert first_line(ask(_BRACKET, question)) == "6"
+
+
+def test_team_sides_give_no_count_of_players() -> None:
+    text = "Cup results\n\n- Leeds United beat Hull City 2-1\n- Oxford Town beat Bath Rovers 1-0\n"
+    assert _no_number(ask(text, "How many players took part?"))
+    assert first_line(ask(text, "How many teams took part?")) == "4"
+
+
+def test_a_list_item_that_is_no_result_gives_no_count() -> None:
+    text = _BRACKET.replace("- Kemal Ersoy beat Ruth Vale 2-0\n", "- Kemal Ersoy beat Ruth Vale 2-0\n- Lee Ash: bye\n")
+    assert _no_number(ask(text, "How many players took part?"))

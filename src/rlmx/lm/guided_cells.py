@@ -5165,6 +5165,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         row_superlative,
         numbered_row_extreme,
         cue_count,
+        result_sides_count,
         row_at_position,
         row_quantity,
         day_extreme,
@@ -10406,6 +10407,66 @@ def cue_count(state: dict[str, Any], query: str) -> str | None:
     if cues < 2:
         return None
     return f"{cues:,}\nCounted: the cues of the subtitle file (each a block with one timing line 'start --> end')."
+
+
+_ASKS_PLAYER_COUNT = re.compile(
+    r"(?i)^\s*how\s+many\s+(?:players|participants|competitors|entrants|contestants|teams|clubs|sides|people)\s+"
+    r"(?:took\s+part|played|competed|entered|participated|were\s+there|(?:were|are)\s+in\s+(?:the|this)\s+\w+)"
+    r"(?:\s+in\s+(?:the|this)\s+[\w-]+(?:\s+[\w-]+)?)?\s*[?.!]*\s*$"
+)
+"""'How many players took part?', 'How many teams competed in the cup?': the sides the text's results name."""
+_SIDE = r"[A-Z][\w'.&-]*(?:\s+(?:[A-Z][\w'.&-]*|of|de|van|von|da|al))*"
+_RESULT_LINE = re.compile(
+    rf"^\s*(?:[-*•+]|\d{{1,3}}[.)])\s+(?P<a>{_SIDE})\s+(?:beat|beats|defeated|defeats|def\.|bt|drew\s+with|lost\s+to"
+    rf"|v|vs\.?|versus)\s+(?P<b>{_SIDE})(?:\s*,?\s*\d{{1,3}}\s*[-–:]\s*\d{{1,3}}(?:\s*[-–:,]\s*\d{{1,3}}){{0,4}})?"
+    r"(?:\s*\([^()]*\))?\s*\.?\s*$"
+)
+"""A list item that gives one match's result: '- Tom Okafor beat Liam Reyes 3-1', '1. Ajax v Porto 2-2 (a.e.t.)'."""
+
+
+_TEAM_WORDS = frozenset(
+    "united city fc afc sc cf town rovers athletic athletico wanderers club team academy rangers county albion "
+    "hotspur real sporting olympic olympique dynamo juniors seniors school college university boys girls "
+    "women men ladies reserves xi".split()
+)
+"""Words of a side's name that make it a team, no one player ('Leeds United', 'Riverside FC', 'St Mary's Boys')."""
+
+
+def _a_person_side(side: str) -> bool:
+    """Whether a result's side has a person's name's shape: two or three capitalised words ('Dev Patel', 'Anna de
+    Vries'), none of them a team word (`_TEAM_WORDS`)."""
+    words = side.split()
+    capitals = [w for w in words if w[:1].isupper()]
+    return 2 <= len(capitals) <= 3 and all(
+        re.fullmatch(r"[A-Z][a-z'’-]+|[A-Z]\.", w) and w.lower() not in _TEAM_WORDS for w in capitals
+    )
+
+
+def result_sides_count(state: dict[str, Any], query: str) -> str | None:
+    """How many players (teams) took part, by the one text whose every list item is a match result ('- Dev Patel
+    beat Chris Lang 3-0', `_RESULT_LINE`): the distinct names on the two sides of those items, each once, as
+    written (audit 87c v09: 'How many players took part?' over a bracket was NOT FOUND). An umpire or a prize
+    winner named in prose is no side. None when the question is no such count, fewer than two results are
+    listed, or a list item is something else (a bye, a withdrawal: who else took part is not written so)."""
+    texts = _plain_texts(state)
+    if _ASKS_PLAYER_COUNT.match(" ".join(query.split())) is None or len(texts) != 1:
+        return None
+    items = [line for line in texts[0].split("\n") if _BULLET.match(line)]
+    results = [r for r in (_RESULT_LINE.match(line) for line in items) if r is not None]
+    if len(items) < 2 or len(results) != len(items):
+        return None
+    sides: dict[str, str] = {}
+    for result in results:
+        for side in (result.group("a"), result.group("b")):
+            sides.setdefault(" ".join(side.split()).lower(), " ".join(side.split()))
+    persons = re.search(r"(?i)^\s*how\s+many\s+(?:players|people)\b", query) is not None
+    if persons and not all(_a_person_side(side) for side in sides.values()):
+        return None  # "Arsenal beat Chelsea 2-1": each side is a team, and how many players it fielded is not written
+    shown = _joined(list(sides.values())[:30])
+    return (
+        f"{len(sides):,}\nCounted: the distinct names on either side of the {len(items):,} results listed, each "
+        f"once as written: {shown}."
+    )
 
 
 _WAS_IT_DONE = re.compile(
