@@ -154,3 +154,8 @@ def test_team_sides_give_no_count_of_players() -> None:
 def test_a_list_item_that_is_no_result_gives_no_count() -> None:
     text = _BRACKET.replace("- Kemal Ersoy beat Ruth Vale 2-0\n", "- Kemal Ersoy beat Ruth Vale 2-0\n- Lee Ash: bye\n")
     assert _no_number(ask(text, "How many players took part?"))
+
+
+def test_a_name_on_two_rows_gives_no_row_count() -> None:
+    text = _SERVICES + "lowd\t\t100001/udp\n"
+    assert _no_number(ask(text, "How many daemons are listed?"))

@@ -8912,6 +8912,10 @@ def named_rows_count(state: dict[str, Any], query: str) -> str | None:
     )
     if len(rows) < 2:
         return None
+    names = [cells[0].lower() for _, cells in rows if cells]
+    laid_out = _column_text_rows(state, files[0][0]) is not None or _layout_of_text(files[0][1]) is not None
+    if not laid_out and len(set(names)) < len(names):
+        return None  # /etc/services' 'http 80/tcp' and 'http 80/udp': two rows, one service
     shown = _joined([cells[0] for _, cells in rows[:20] if cells]) + (
         f" (and {len(rows) - 20} more)" if len(rows) > 20 else ""
     )
