@@ -5242,6 +5242,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         python_count,
         changelog_edge,
         entry_count,
+        marked_entries_count,
         stanza_count,
         superlative_answer,
         date_extreme,
@@ -5256,6 +5257,9 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         own_entries_count,
         named_rows_count,
         row_superlative,
+        numbered_row_extreme,
+        cue_count,
+        result_sides_count,
         row_at_position,
         row_quantity,
         day_extreme,
@@ -5865,6 +5869,58 @@ _EDGE_ENTRY = re.compile(
     r"(?i)\s*(?:what|which) (?:is|was|'s) the (oldest|earliest|first|latest|newest|most recent|last|current) "
     r"(version|release|upload|entry)\b"
 )
+
+
+_ASKS_MARKED_ENTRIES = re.compile(
+    r"(?i)^\s*how\s+many\s+(?:(?:entries|versions|releases|uploads)(?:\s+(?:in|of)\s+(?:the|this)\s+\w+)?\s+"
+    r"(?:are|were)\s+(?:an?\s+)?(?P<mark>[a-z][\w -]*?)|(?P<named>[a-z][\w-]*(?:\s+[a-z][\w-]*){1,3})\s+"
+    r"(?:are|were)\s+(?:there|listed|made|recorded)(?:\s+in\s+(?:the|this)\s+\w+)?)\s*[?.!]*\s*$"
+)
+"""'How many entries are non-maintainer uploads?', 'How many team uploads were there?': the entries of a changelog
+that one of their change items marks so."""
+
+
+def _singular_phrase(text: str) -> str:
+    """`text` lowercased, its words one blank apart, its last word's plural 's' cut: 'Non-maintainer uploads.' ->
+    'non-maintainer upload'."""
+    words = _WORD.findall(text.lower())
+    if words and len(words[-1]) > 3 and words[-1].endswith("s") and not words[-1].endswith("ss"):
+        words[-1] = words[-1][:-1]
+    return " ".join(words)
+
+
+def marked_entries_count(state: dict[str, Any], query: str) -> str | None:
+    """How many entries of the one Debian changelog a change item marks as what the question names: the items that
+    open with the phrase ("* Non-maintainer upload.", "* Team upload.", "* Non-maintainer upload by the Security
+    Team."), each entry once (audit 87 v08: 'How many entries are non-maintainer uploads?' was NOT FOUND). None
+    when the question is no such count, no item opens so, or an item of another entry writes the phrase elsewhere
+    in it (whether that entry is one is a guess): a count is exact or absent."""
+    m = _ASKS_MARKED_ENTRIES.match(" ".join(query.split()))
+    if m is None or unmodelled(query):
+        return None
+    mark = _singular_phrase(m.group("mark") or m.group("named"))
+    entries = [u for u in state["units"] if u["kind"] == "entry" and _CHANGELOG_HEADER.match(u["text"])]
+    if len(mark.split()) < 2 or len({u["source"] for u in entries}) != 1 or len(entries) < 2:
+        return None  # "uploads are there": every entry is one; a phrase of two words or more is a mark
+    marked: dict[str, dict[str, Any]] = {}
+    mentioned: set[str] = set()
+    for unit in state["units"]:
+        if unit["kind"] != "paragraph" or unit.get("upload") or unit["source"] != entries[0]["source"]:
+            continue
+        said = " ".join(_WORD.findall(_BULLET.sub("", unit["text"]).lower()))
+        if _singular_phrase(" ".join(said.split()[: len(mark.split())])) == mark:
+            if unit["name"] in marked and m.group("named"):
+                return None  # "How many bug fixes were made?" over two in one entry: the items, not the entries
+            marked.setdefault(unit["name"], unit)
+        elif f" {mark}" in f" {_singular_phrase(said)} " or f" {mark} " in f" {said} ":
+            mentioned.add(unit["name"])
+    if not marked or mentioned - set(marked):
+        return None
+    shown = ", ".join(f"{name} (line {u['line']:,})" for name, u in marked.items())
+    return (
+        f"{len(marked):,}\nCounted: the changelog's entries (of {len(entries):,}) with a change item that opens "
+        f"'{mark}': {shown}."
+    )
 
 
 def changelog_edge(state: dict[str, Any], query: str) -> str | None:
@@ -9090,7 +9146,8 @@ _ROWS_PLACE = frozenset("table file list data dataset database records".split())
 
 def named_rows_count(state: dict[str, Any], query: str) -> str | None:
     """'How many ethertypes are listed?' over a record file whose columns a header or its comment lays out
-    (`_column_text_rows`, `_layout_of_text`) and whose name or comment lines call its rows by the question's
+    (`_column_text_rows`, `_layout_of_text`), or whose every row is `name number [aliases...]` (`_a_number_column`,
+    /etc/rpc: audit 87 v08), and whose name or comment lines call its rows by the question's
     plural noun (`_names_its_rows`: '# The EtherType is ...'): its rows, counted, each one of them (audit 86 v07).
     None when the question is no such count, names a place other than the file, or the file does not call its
     rows so."""
@@ -9106,7 +9163,11 @@ def named_rows_count(state: dict[str, Any], query: str) -> str | None:
         if shape == "records"
         and len(src) == 2
         and isinstance(src[1], str)
-        and (_column_text_rows(state, src[0]) is not None or _layout_of_text(src[1]) is not None)
+        and (
+            _column_text_rows(state, src[0]) is not None
+            or _layout_of_text(src[1]) is not None
+            or _a_number_column(state, src[0])  # `name number aliases...` rows with no layout comment (/etc/rpc)
+        )
     ]
     if len(files) != 1 or not _names_its_rows(state, files[0][0], [m.group(1)]):
         return None
@@ -9116,6 +9177,10 @@ def named_rows_count(state: dict[str, Any], query: str) -> str | None:
     )
     if len(rows) < 2:
         return None
+    names = [cells[0].lower() for _, cells in rows if cells]
+    laid_out = _column_text_rows(state, files[0][0]) is not None or _layout_of_text(files[0][1]) is not None
+    if not laid_out and len(set(names)) < len(names):
+        return None  # /etc/services' 'http 80/tcp' and 'http 80/udp': two rows, one service
     shown = _joined([cells[0] for _, cells in rows[:20] if cells]) + (
         f" (and {len(rows) - 20} more)" if len(rows) > 20 else ""
     )
@@ -10576,6 +10641,103 @@ def _plain_texts(state: dict[str, Any]) -> list[str]:
     return [source[1] for source in state["sources"] if len(source) == 2 and isinstance(source[1], str)]
 
 
+_CUE_TIMING = re.compile(
+    r"^\s*(?:\d{1,2}:)?\d{1,2}:\d{2}[,.]\d{3}\s*-->\s*(?:\d{1,2}:)?\d{1,2}:\d{2}[,.]\d{3}(?:\s.*)?$"
+)
+"""A subtitle cue's timing line, SubRip's '00:00:01,000 --> 00:00:03,200' or WebVTT's '00:01.000 --> 00:03.200'."""
+_ASKS_CUE_COUNT = re.compile(
+    r"(?i)^\s*how\s+many\s+(?:(?:subtitle|caption)s?(?:\s+(?:cues|entries|blocks))?|cues|subs|entries)\s+"
+    r"(?:are\s+there|are\s+(?:in|listed\s+in)\s+(?:the|this)\s+\w+|(?:does|do)\s+(?:the|this)\s+\w+\s+"
+    r"(?:have|hold|contain|list)|in\s+total)(?:\s+in\s+(?:the|this)\s+\w+)?\s*[?.!]*\s*$"
+)
+"""'How many subtitles are there?', 'How many cues does the file have?': a count of a subtitle file's cues."""
+
+
+def cue_count(state: dict[str, Any], query: str) -> str | None:
+    """The number of cues of the one text that is a subtitle file (SubRip .srt or WebVTT): blocks apart by blank
+    lines, each with exactly one timing line ('00:00:01,000 --> 00:00:03,200', `_CUE_TIMING`) among its first two
+    lines; a WebVTT header ('WEBVTT ...') and its NOTE, STYLE and REGION blocks are no cues (audit 87 v08: 'How many
+    subtitles are there?' was NOT FOUND). None when the question is no such count, or any other block is there
+    (a text that only quotes a timing line)."""
+    texts = _plain_texts(state)
+    if _ASKS_CUE_COUNT.match(" ".join(query.split())) is None or len(texts) != 1:
+        return None
+    blocks = [b.strip("\n") for b in re.split(r"\n[ \t]*\n", texts[0].lstrip("\ufeff").replace("\r\n", "\n"))]
+    blocks = [b for b in blocks if b.strip()]
+    if blocks and blocks[0].startswith("WEBVTT"):
+        blocks = [b for b in blocks[1:] if not re.match(r"(?:NOTE|STYLE|REGION)\b", b)]
+    cues = 0
+    for block in blocks:
+        lines = block.split("\n")
+        timed = [i for i, line in enumerate(lines) if _CUE_TIMING.match(line)]
+        if len(timed) != 1 or timed[0] > 1:
+            return None
+        cues += 1
+    if cues < 2:
+        return None
+    return f"{cues:,}\nCounted: the cues of the subtitle file (each a block with one timing line 'start --> end')."
+
+
+_ASKS_PLAYER_COUNT = re.compile(
+    r"(?i)^\s*how\s+many\s+(?:players|participants|competitors|entrants|contestants|teams|clubs|sides|people)\s+"
+    r"(?:took\s+part|played|competed|entered|participated|were\s+there|(?:were|are)\s+in\s+(?:the|this)\s+\w+)"
+    r"(?:\s+in\s+(?:the|this)\s+[\w-]+(?:\s+[\w-]+)?)?\s*[?.!]*\s*$"
+)
+"""'How many players took part?', 'How many teams competed in the cup?': the sides the text's results name."""
+_SIDE = r"[A-Z][\w'.&-]*(?:\s+(?:[A-Z][\w'.&-]*|of|de|van|von|da|al))*"
+_RESULT_LINE = re.compile(
+    rf"^\s*(?:[-*•+]|\d{{1,3}}[.)])\s+(?P<a>{_SIDE})\s+(?:beat|beats|defeated|defeats|def\.|bt|drew\s+with|lost\s+to"
+    rf"|v|vs\.?|versus)\s+(?P<b>{_SIDE})(?:\s*,?\s*\d{{1,3}}\s*[-–:]\s*\d{{1,3}}(?:\s*[-–:,]\s*\d{{1,3}}){{0,4}})?"
+    r"(?:\s*\([^()]*\))?\s*\.?\s*$"
+)
+"""A list item that gives one match's result: '- Tom Okafor beat Liam Reyes 3-1', '1. Ajax v Porto 2-2 (a.e.t.)'."""
+
+
+_TEAM_WORDS = frozenset(
+    "united city fc afc sc cf town rovers athletic athletico wanderers club team academy rangers county albion "
+    "hotspur real sporting olympic olympique dynamo juniors seniors school college university boys girls "
+    "women men ladies reserves xi".split()
+)
+"""Words of a side's name that make it a team, no one player ('Leeds United', 'Riverside FC', 'St Mary's Boys')."""
+
+
+def _a_person_side(side: str) -> bool:
+    """Whether a result's side has a person's name's shape: two or three capitalised words ('Dev Patel', 'Anna de
+    Vries'), none of them a team word (`_TEAM_WORDS`)."""
+    words = side.split()
+    capitals = [w for w in words if w[:1].isupper()]
+    return 2 <= len(capitals) <= 3 and all(
+        re.fullmatch(r"[A-Z][a-z'’-]+|[A-Z]\.", w) and w.lower() not in _TEAM_WORDS for w in capitals
+    )
+
+
+def result_sides_count(state: dict[str, Any], query: str) -> str | None:
+    """How many players (teams) took part, by the one text whose every list item is a match result ('- Dev Patel
+    beat Chris Lang 3-0', `_RESULT_LINE`): the distinct names on the two sides of those items, each once, as
+    written (audit 87c v09: 'How many players took part?' over a bracket was NOT FOUND). An umpire or a prize
+    winner named in prose is no side. None when the question is no such count, fewer than two results are
+    listed, or a list item is something else (a bye, a withdrawal: who else took part is not written so)."""
+    texts = _plain_texts(state)
+    if _ASKS_PLAYER_COUNT.match(" ".join(query.split())) is None or len(texts) != 1:
+        return None
+    items = [line for line in texts[0].split("\n") if _BULLET.match(line)]
+    results = [r for r in (_RESULT_LINE.match(line) for line in items) if r is not None]
+    if len(items) < 2 or len(results) != len(items):
+        return None
+    sides: dict[str, str] = {}
+    for result in results:
+        for side in (result.group("a"), result.group("b")):
+            sides.setdefault(" ".join(side.split()).lower(), " ".join(side.split()))
+    persons = re.search(r"(?i)^\s*how\s+many\s+(?:players|people)\b", query) is not None
+    if persons and not all(_a_person_side(side) for side in sides.values()):
+        return None  # "Arsenal beat Chelsea 2-1": each side is a team, and how many players it fielded is not written
+    shown = _joined(list(sides.values())[:30])
+    return (
+        f"{len(sides):,}\nCounted: the distinct names on either side of the {len(items):,} results listed, each "
+        f"once as written: {shown}."
+    )
+
+
 _WAS_IT_DONE = re.compile(
     r"(?i)^\s*(?:was|were|has|have|had)\s+(?:the\s+|a\s+|an\s+|their\s+|our\s+|his\s+|her\s+)?"
     r"(?P<what>[\w' -]+?)\s+(?:been\s+|finally\s+|ever\s+)?(?P<verb>approved|accepted|agreed|adopted|passed|carried|"
@@ -11420,6 +11582,55 @@ def _numbered_row_field(fields: tuple[str, ...], query: str) -> str | None:
     if words & _NUMBER_WORDS_OF_A_ROW:
         return fields[1]
     return None
+
+
+_NUMBERED_EXTREME = re.compile(
+    r"(?i)^\s*(?:which|what)\s+(?P<noun>[a-z][\w-]*)\s+(?:has|had|have|uses|gets|got)\s+the\s+"
+    r"(?P<adj>highest|lowest|largest|smallest|greatest|biggest|least)\s+(?P<what>[a-z]+)\s*[?.!]*\s*$"
+)
+"""'Which program has the highest number?': the row of a `name number aliases...` file with the greatest number."""
+_ROW_NOUNS_OF_A_FILE = frozenset("entry row record line item".split())
+
+
+def numbered_row_extreme(state: dict[str, Any], query: str) -> str | None:
+    """The name (first field) of the row with the greatest or least number of the one header-less record file whose
+    every row is `name number [aliases...]` (`_a_number_column`, /etc/rpc, /etc/services): "Which program has the
+    highest number?" (audit 87 v08: NOT FOUND before). The question's last word must name the number column
+    (`_NUMBER_WORDS_OF_A_ROW`) and its noun the rows (one the file's name or comments call them, or 'entry',
+    'row'...). None when the question is no such one, the numbers mix decimal and hex, or two names tie."""
+    m = _NUMBERED_EXTREME.match(" ".join(query.split()))
+    if m is None or m.group("what").lower() not in _NUMBER_WORDS_OF_A_ROW:
+        return None
+    files = [
+        src[0]
+        for src, shape in zip(state["sources"], state["shapes"], strict=True)
+        if shape == "records" and len(src) == 2 and isinstance(src[1], str) and _a_number_column(state, src[0])
+    ]
+    noun = m.group("noun").lower()
+    if len(files) != 1 or not (noun in _ROW_NOUNS_OF_A_FILE or _names_its_rows(state, files[0], [noun], plural=False)):
+        return None
+    rows = [
+        (u["line"], fields)
+        for u in state["units"]
+        if u["source"] == files[0] and u["kind"] == "line" and not u["text"].startswith("#")
+        for fields in [_ROW_COMMENT.sub("", u["text"]).split()]
+        if fields
+    ]
+    numbers = [fields[1].split("/")[0].lower() for _, fields in rows]
+    hexed = {n.startswith("0x") for n in numbers}
+    if len(hexed) != 1 or len(rows) < 2:
+        return None  # '0x0800' beside '2048': which base each is written in is a guess
+    values = [int(n, 16 if hexed == {True} else 10) for n in numbers]
+    least = m.group("adj").lower() in ("lowest", "smallest", "least")
+    best = (min if least else max)(values)
+    top = {fields[0] for (_, fields), v in zip(rows, values, strict=True) if v == best}
+    if len(top) != 1:
+        return None  # two names share the number: no one row is the answer
+    line, fields = next((n, f) for (n, f), v in zip(rows, values, strict=True) if v == best)
+    return (
+        f"{fields[0]}\nCompared: the number (second field) of each of the {len(rows):,} rows; line {line:,} "
+        f"({' '.join(fields)}) has the {'least' if least else 'greatest'}, {fields[1]}."
+    )
 
 
 _HAS_A = re.compile(r"(?i)^\s*(?:does|do|did)\s+.*\b(?:have|has|had)\s+(?:a|an|any)\s+[\w-]+\s*[?.!]*\s*$")
