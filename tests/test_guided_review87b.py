@@ -186,3 +186,13 @@ def test_a_verb_of_an_amount_ranks_its_column(text: str, question: str, answer: 
 def test_names_over_several_rows_leave_the_sum_to_the_reader() -> None:
     goals = "player,match,goals\nAna,1,2\nBo,1,3\nAna,2,2\n"
     assert first_line(ask(goals, "Who scored the most?", "NOT FOUND")) != "Bo"
+
+
+def test_cells_parted_by_a_mark_are_no_word_by_word_table() -> None:
+    # 'Name | Age | City' over 'Zed | 77 | Oslo': read word by word, '|' became a column of its own and every row
+    # of a Word or plain-text pipe table turned into 'Name: Zed; |: |; Age: 77' (CI of round 87)
+    from rlmx.lm.guided_cells import aligned_table
+
+    assert aligned_table(["Name | Age | City", "Zed | 77 | Oslo", "Amy | 31 | Lima"]) is None
+    read = aligned_table(["Pos Team    P  W  L", "1   Rovers  3  3  0", "2   Albion  3  1  2"])
+    assert read is not None and read[0] == ["Pos", "Team", "P", "W", "L"]

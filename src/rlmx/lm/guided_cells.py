@@ -13319,6 +13319,8 @@ def _word_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
     header = block[0].split()
     if len(header) < 4 or any(ch.isdigit() for ch in block[0]) or any(not line.strip() for line in block):
         return None
+    if any("|" in line or "\t" in line or not all(re.search(r"\w", w) for w in line.split()) for line in block):
+        return None  # 'Name | Age | City': cells parted by a mark, whose rows are no word-by-word table ('|' a cell)
     rows = [line.split() for line in block[1:]]
     if any(len(row) != len(header) or not re.search(r"\d", " ".join(row)) for row in rows):
         return None
