@@ -1567,6 +1567,9 @@ class Interrupts:
         here: the first one wins)."""
         if not self._exiting.acquire(blocking=False):
             return
+        from rlmx.events import end_abandoned_traces
+
+        end_abandoned_traces()  # the run may not have ended (a model still loading): its trace says it was stopped
         self.report()
         os._exit(EXIT_INTERRUPTED)
 

@@ -30,6 +30,7 @@ import re
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from pathlib import Path
@@ -661,21 +662,60 @@ class TraceFile:
         fd = create_private_file(path)
         self._handle: TextIO | None = os.fdopen(fd, "w", encoding="utf-8")
         self._lock = threading.Lock()
+        self.ended = False
+        """Whether its `run_end` is written."""
+        self.end_if_abandoned: Callable[[], Event] | None = None
+        """The `run_end` to write when the process must exit before the run ends (`end_abandoned_traces`)."""
+        _OPEN_TRACES.add(self)
 
     def __call__(self, event: Event) -> None:
         code = event.data.get("code") if event.type == "cell_start" else None
         if isinstance(code, str) and _BY_REFERENCE and (written := by_reference(code)) != code:
             event = replace(event, data={**event.data, "code": written})
         with self._lock:
-            if self._handle is not None:
-                self._handle.write(event.to_json() + "\n")
-                self._handle.flush()
+            self._write(event)
+
+    def _write(self, event: Event) -> None:
+        if self._handle is not None and not self.ended:
+            self._handle.write(event.to_json() + "\n")
+            self._handle.flush()
+            self.ended = event.type == "run_end"
 
     def close(self) -> None:
         with self._lock:
             if self._handle is not None:
                 self._handle.close()
                 self._handle = None
+        _OPEN_TRACES.discard(self)
+
+    def abandon(self, wait: float) -> None:
+        """Write the run's `end_if_abandoned` (when its `run_end` is not written yet) and close the file, waiting
+        at most `wait` seconds for a write in progress: called where the process ends at once, maybe on the
+        thread that holds the lock (a signal handler), which must not wait for itself."""
+        if not self._lock.acquire(timeout=wait):
+            return
+        try:
+            make = self.end_if_abandoned
+            if make is not None and not self.ended:
+                with contextlib.suppress(Exception):  # a half-made ending must not stop the exit
+                    self._write(make())
+            if self._handle is not None:
+                with contextlib.suppress(OSError):
+                    self._handle.close()
+                self._handle = None
+        finally:
+            self._lock.release()
+
+
+_OPEN_TRACES: weakref.WeakSet[TraceFile] = weakref.WeakSet()
+
+
+def end_abandoned_traces(wait: float = 0.3) -> None:
+    """Close every trace still open in this process with its run's `run_end` ("cancelled"), for a process that must
+    exit now (`rlmx ask`'s Ctrl-C watchdog: llama.cpp loading a model cannot be stopped, and the run would end after
+    the process): without it the trace had no `run_end`, and `rlmx traces` listed the run as running for a day."""
+    for trace in list(_OPEN_TRACES):
+        trace.abandon(wait)
 
 
 class Fanout:

@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import difflib
 import inspect
+import json
 import os
 import threading
 import time
@@ -291,6 +292,41 @@ def is_guided_root(lm: LM) -> bool:
     from rlmx.lm.guided import GuidedRoot
 
     return isinstance(getattr(lm, "inner", lm), GuidedRoot)
+
+
+_SCANNED_FOR_TEXT = 1 << 16
+"""A JSON context up to this many characters is read back to see whether it holds text; a longer one does."""
+
+
+def check_guided_has_context(lm: LM, prepared: Sequence[PreparedContext]) -> None:
+    """InputError when `lm` is the guided root and `prepared` holds no text to search: no context, or only blank
+    ones (`""`, whitespace, an empty file, `[]`, `{"notes": ""}`). The guided root answers only from a context,
+    so without one it could only say NOT FOUND, which reads as "the text does not say" (`rlmx ask` and `rlmx serve`
+    refuse the same inputs before they get here, with their own words)."""
+    if not is_guided_root(lm):
+        return
+    if not prepared:
+        raise InputError(
+            "no context given, and the guided root (rlmx writes the code; used with the embedded model) answers only "
+            "from a context: pass context=... (a str, a Path to a file or folder, or JSON values), or give RLM a "
+            "root LM that writes code (OpenAICompatibleLM) to answer from the question alone"
+        )
+    if all(_holds_no_text(context) for context in prepared):
+        names = ", ".join(context.name for context in prepared)
+        raise InputError(f"the context is empty ({names}): there is nothing for the guided root to search")
+
+
+def _holds_no_text(context: PreparedContext) -> bool:
+    if context.kind == "text":
+        return not context.text.strip()
+    if context.chars > _SCANNED_FOR_TEXT:
+        return False
+    from rlmx.documents import holds_no_text
+
+    try:
+        return holds_no_text(json.loads(context.text))
+    except ValueError:
+        return False
 
 
 def _mapping(name: str, value: object, shape: str) -> Mapping[Any, Any]:
@@ -693,6 +729,7 @@ class RLM:
                 f"output= {TYPED_NEEDS_CODE}: give RLM a root LM that writes code (OpenAICompatibleLM, or LocalLM "
                 "with a bigger GGUF), or leave output= out and ask for the format in the question"
             )
+        check_guided_has_context(self.lm, prepared)
         run_id = run_id or uuid.uuid4().hex[:12]
         trace = self._open_trace(run_id)
         emit = Fanout(trace, self.on_event, listener)
@@ -719,6 +756,16 @@ class RLM:
             prompt_notes=describe_files(self.files) if self.files else None,
         )
         started = time.monotonic()
+        root: Engine | None = None
+        if trace is not None:
+            trace.end_if_abandoned = lambda: _unfinished_run_end(
+                asyncio.CancelledError(),
+                run_id,
+                ledger,
+                trace,
+                time.monotonic() - started,
+                root.iterations if root else 0,
+            )
         emit(
             Event(
                 "run_start",

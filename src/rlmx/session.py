@@ -30,7 +30,7 @@ from rlmx.context import PreparedContext, SizeLimit, check_name, prepare
 from rlmx.errors import InputError, SetupError
 from rlmx.events import Event, clip
 from rlmx.result import Result
-from rlmx.rlm import check_query, light_contexts, require_asyncio
+from rlmx.rlm import check_guided_has_context, check_query, light_contexts, require_asyncio
 from rlmx.sandbox import Sandbox, create_sandbox
 from rlmx.sandbox.base import plan_children
 from rlmx.sandbox.frames import dumps, encodable
@@ -256,6 +256,7 @@ class Session:
             new, numbered = self._new_contexts(context, contexts, in_use)
         else:  # a list, a dict or a file: prepared off the loop (see light_contexts)
             new, numbered = await asyncio.to_thread(self._new_contexts, context, contexts, in_use)
+        check_guided_has_context(self.rlm.lm, [*self.contexts, *new])  # before a REPL is started for nothing
         if self._sandbox is None:
             self._loop = asyncio.get_running_loop()
             self._sandbox = create_sandbox(self.rlm.sandbox, **self.rlm.sandbox_options)
