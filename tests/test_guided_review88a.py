@@ -96,6 +96,14 @@ def test_a_count_of_unnamed_parts_quotes_the_numbered_ones_never_not_found() -> 
     assert first_line(answer).startswith("No short answer") and "1. The boat" in answer
 
 
+def test_numbered_headings_are_counted_apart_from_a_numbered_list_under_one() -> None:
+    guide = (
+        "# Setup guide\n\n## 1. Install\n\nRun the installer.\n\n## 2. Configure\n\nEdit the file:\n"
+        "1. open it\n2. save it\n\n## 3. Run\n\nStart it.\n"
+    )
+    assert first_line(ask(guide, "How many numbered sections does the guide have?")) == "3"
+
+
 def test_a_text_that_numbers_nothing_gets_no_count() -> None:
     assert not first_line(ask(_COTTAGE, "How many numbered rules are there?"))[:1].isdigit()
 
@@ -124,6 +132,12 @@ def test_a_default_set_to_an_empty_string_is_said_as_written(value: str, want: s
 def test_an_ini_key_set_to_nothing_is_said_empty(value: str, want: str) -> None:
     answer = ask(_INI.format(v=value).replace("hookuser = \n", "hookuser =\n"), "What is hookuser set to?")
     assert first_line(answer) == want
+
+
+@pytest.mark.parametrize("line", ["HOOKUSER=", "HOOKUSER=''", 'HOOKUSER=""'])
+def test_an_env_key_set_to_nothing_never_gives_a_blank_answer_line(line: str) -> None:
+    env = f"TARGET_DIR=/srv/backup\nKEEPDAYS=14\nMAILTO=root\n{line}\nCOMPRESS=gzip\nLOGLEVEL=info\n"
+    assert first_line(ask(env, "What is HOOKUSER set to?")).strip()
 
 
 # a run of settings one comment heads: "non-" names the keys without the word, the plain noun those with it

@@ -11457,7 +11457,10 @@ def numbered_parts(state: dict[str, Any], query: str, *, said: bool = True) -> t
             if mark.isdigit() == lettered:
                 continue
             written = found.group("mark")
-            style = written[0] + written[-1] if written[0] == "(" else written[-1]  # "(1)", "1." or "1)"
+            # "(1)", "1." or "1)", and a Markdown heading's ("## 1. Install") apart from a list's under it
+            style = ("#" if line.lstrip().startswith("#") else "") + (
+                written[0] + written[-1] if written[0] == "(" else written[-1]
+            )
             marks.append((len(found.group("indent").expandtabs()), style, written, mark, number))
         if marks:
             # the outermost: the least indentation, and there the style of its first mark ("(1)" inside "1." is
