@@ -2117,6 +2117,17 @@ _WHICH_PART = re.compile(
 """'Which section covers limitation of liability?': the part and its verb frame what it is about."""
 
 
+_AS_AN_EXAMPLE = re.compile(r"(?i)\b([a-z]+)\s+(?:as\s+(?:an?\s+|one\s+)?examples?|for\s+(?:example|instance))\b")
+"""A verb that presents what is asked as an example ('given as an example', 'listed as examples', 'cited for
+instance'): `_PRESENTING` names which."""
+_PRESENTING = frozenset(
+    stem(w) for w in "give cite list name mention use offer show provide quote suggest present include note".split()
+)
+"""Verbs that only say the text presents something ('Which archive site is given as an example?'): the text
+gives its example ("such as uunet.uu.net") and need not write the verb; its other senses elsewhere ("give away
+copies") would pull other units up (audit 88a v01, v02)."""
+
+
 _NO_CONTENT_VERBS = frozenset("happen happens happened happening occur occurs occurred occurring".split())
 """Verbs that ask for an event and name none ('What happens if it rains?' over 'If it rains, all events move into
 the Hall'): the question's condition is its content, the verb only says an answer is an event (audit 87b F4)."""
@@ -2130,7 +2141,10 @@ def frame_terms(query: str, terms: list[str], index: Index, kinds: Collection[st
     over a Dockerfile; what the whole file is about is written on none of its lines). Such a word, absent from a
     small text, weighs as much as the subject and sank the unit that holds it below MIN_COVER (audit 82 F6/F7,
     87 F6/F7, 87c F6). A word the text writes stays a term; so do the subject's words, however rare, so an absent
-    fact stays NOT FOUND."""
+    fact stays NOT FOUND. The verb that presents an example ('given as an example': `_AS_AN_EXAMPLE`) frames the
+    question written or not ("give away copies" is another giving); 'example' itself stays a term, which the text
+    holds where it gives one (`_EXAMPLE_MARKS`)."""
+    presenting = {_bare(m.group(1)) for m in _AS_AN_EXAMPLE.finditer(query) if stem(m.group(1).lower()) in _PRESENTING}
     frame = set(_MODAL) | _NO_CONTENT_VERBS
     own = {stem(w) for w in kinds}
     frame.update(t for t in terms if stem(t) in own)
@@ -2142,8 +2156,8 @@ def frame_terms(query: str, terms: list[str], index: Index, kinds: Collection[st
         frame.update(_bare(w) for w in _WORD.findall(part.group(0)))
     kind = _DEF_KIND.match(query)
     if kind and _bare(kind.group(1)) in terms:  # 'What does the writerow method do?': 'method' names no subject
-        return [t for t in terms if (t in frame and not index.rows(t)) or t == kind.group(2).lower()]
-    return [t for t in terms if t in frame and not index.rows(t)]
+        return [t for t in terms if (t in frame and not index.rows(t)) or t == kind.group(2).lower() or t in presenting]
+    return [t for t in terms if (t in frame and not index.rows(t)) or t in presenting]
 
 
 _DOCKER_INSTRUCTION = re.compile(
@@ -2394,14 +2408,22 @@ _TWELVE_HOUR = re.compile(r"(1[0-2]|0?[1-9])(?:[:.]([0-5]\d))?(am|pm)")
 """A 12-hour clock time as one search term ("2pm", "9.30am"): the same time as "14:00" or "09:30"."""
 
 
+_EXAMPLE_STEM = "exampl"
+_EXAMPLE_MARKS = ("such as", "e g", "eg", "for example", "for instance")
+"""How a text gives an example without the word 'example' (as search phrases: "e.g." is the words "e" and "g")."""
+
+
 def said_otherwise(term: str, query: str, index: Index) -> list[str]:
     """The words (or `_`-joined phrases) that say a question's `term` in a text that never writes it, each written
     somewhere in `index`: a 12-hour time on the 24-hour clock ("2pm" -> "14:00", `_TWELVE_HOUR`), its doer's noun
     ("teaches" -> "teacher", "leads" -> "leader", "directs" -> "director"),
     and the words of its `_SAME_ATTRIBUTES` group and of its doer's ("teaches" -> "instructor"). A phrase of the
     question ("chief executive") is said by its group's other words ("CEO"): each of its words is held by them.
-    [] for a term the text writes, which is held only as written (audit 85b F5, 85 v05, 84b v07)."""
+    [] for a term the text writes, which is held only as written (audit 85b F5, 85 v05, 84b v07); but 'example'
+    is also held where the text gives one without the word ("such as", "e.g.": `_EXAMPLE_MARKS`, audit 88a v01)."""
     key = term.lower()
+    if stem(key) == _EXAMPLE_STEM:
+        return [mark for mark in _EXAMPLE_MARKS if index.rows(mark)]
     twelve = _TWELVE_HOUR.fullmatch(key)
     if twelve is not None and not index.rows(term):  # "2pm" over a programme's "14:00"
         hour = int(twelve.group(1)) % 12 + (12 if twelve.group(3) == "pm" else 0)
@@ -10522,8 +10544,13 @@ _SETTING = re.compile(
 )
 _SHELL_ASSIGNMENT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*=\S")
 """A shell-style `NAME=value` line, no space around "=" (crontab's SHELL=, MAILTO=; a `.env` file's lines)."""
-_COMMENTED_SETTING = re.compile(r"^#[ \t]?(?:Default:[ \t]*)?([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)=(\S[^\n]*)$", re.MULTILINE)
-"""A shell-style setting commented out, or a comment giving a setting's default (`# Default: DHOME=/home`)."""
+_COMMENTED_SETTING = re.compile(
+    r"^#[ \t]?(?:Default:[ \t]*)?([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)=(\S[^\n]*?)(?=,[ \t]*[A-Z][A-Z0-9_]*=|$)", re.MULTILINE
+)
+"""A shell-style setting commented out, or a comment giving a setting's default (`# Default: DHOME=/home`); of a
+comment giving two (`# Default: FIRST_UID=1000, LAST_UID=59999`), the first, its value up to the comma: the second
+has its own `#LAST_UID=59999` line (audit 88a: FIRST_UID was read as set to two values, "1000, LAST_UID=59999" and
+"1000", and so to none)."""
 _KEY_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 MIN_SETTINGS = 5
 """Setting lines (a key of several parts, or `key = value`) a source must hold to be read as a configuration file:
@@ -10634,6 +10661,41 @@ def _comments_above(text: str, start: int) -> str:
         block.append(line)
     end = text.find("\n", start)
     return "\n".join([*block, text[start : end if end >= 0 else len(text)]])
+
+
+_GROUP_COMMENTS = 6
+"""Groups of settings at most between a comment and a setting it heads (a blank line ends each group)."""
+
+
+def _group_comment(text: str, start: int) -> str:
+    """The prose comment that heads the run of settings the line at `start` is in, when that setting's own group
+    (its lines up to a blank) has none: above it only groups of settings, live or commented out, each with no
+    prose comment of its own, up to a comment block that has prose. adduser.conf's "# Specify inclusive ranges of
+    UIDs and GIDs ... for system users, system groups, non-system users and non-system groups" heads four groups,
+    `FIRST_SYSTEM_UID` to `LAST_GID`, and only the first sits right under it (audit 88a: "the last UID for
+    non-system users" is LAST_UID, three groups down). "" when the setting's own comments have prose, or anything
+    else stands between (a line of text, a section header)."""
+    lines = text[:start].split("\n")[:-1]
+    groups = 0
+    block: list[str] = []
+    for line in reversed(lines):
+        bare = line.strip()
+        setting = _COMMENTED_SETTING.match(bare) or (not bare.startswith(("#", ";")) and _SETTING.match(bare))
+        if not bare:
+            if block:
+                break  # the prose comment block above ends here
+            groups += 1
+            if groups > _GROUP_COMMENTS:
+                return ""
+            continue
+        if setting and not block:
+            continue
+        if not bare.startswith(("#", ";")) or setting:
+            break
+        if not groups:
+            return ""  # the setting's own comments have prose: `_comments_above` gives them
+        block.append(bare)
+    return "\n".join(reversed(block))
 
 
 def _plain_texts(state: dict[str, Any]) -> list[str]:
@@ -10889,6 +10951,10 @@ def cron_job_state(state: dict[str, Any], query: str) -> tuple[str, str, int] | 
     return ("Yes" if active != off else "No"), (line if not note else f"{line} ({note})"), number
 
 
+_WHOLE_KEY = 100
+"""What a key the question writes whole (`LAST_SYSTEM_GID`) counts for over keys it names word by word."""
+
+
 def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
     """(value, line, line number) of the one uncommented `KEY value` (or `key = value`) line of a configuration
     file whose key the question names whole ("the default umask": UMASK 022; "the method used to encrypt
@@ -10901,6 +10967,8 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
     asked = {stem(_KEY_ABBREVIATIONS.get(w, w)) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
     # a key's stop word ('name' of SRV_NAME) is named when the question writes it too: "What is the server name?"
     written = asked | {stem(w) for w in _WORD.findall(query.lower())}
+    negated = {stem(w) for w in re.findall(r"(?i)\bnon[- ]?([a-z]{3,})", query)}  # "non-system": keys without it
+    verbatim = {w.lower() for w in _WORD.findall(query) if "_" in w}  # a key of several parts, as the file writes it
     found: dict[str, tuple[str, str, int]] = {}
     named: dict[str, int] = {}  # key: how many of its words the question names
     for text in _plain_texts(state):
@@ -10931,6 +10999,10 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
             key, setting = match.group(1), _setting_at(match, text, kind)
             if key in found or len(values[key]) > 1 or setting is None or not words:
                 continue
+            if "_" in key and key.lower() in verbatim:
+                found[key] = setting  # "the default value of LAST_SYSTEM_GID": the key itself, written whole
+                named[key] = len(words) + _WHOLE_KEY
+                continue
             known = _KNOWN_KEYS.get(key)
             if known is not None and asked & {stem(w) for w in known[0].split()}:
                 # "Where are cron emails sent?": MAILTO, named by what it means; every other word of the question
@@ -10955,8 +11027,11 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
             # (package metadata: "Requires-Python: >=3.10" under "Name: requests"), in the record's other fields
             said = {stem(w) for w in _WORD.findall(_comments_above(text, match.start()).lower())}
             said |= {stem(w) for w in _WORD.findall(_header_block_at(text, match.start()).lower())}
+            said |= {stem(w) for w in _WORD.findall(_group_comment(text, match.start()).lower())}
             if not asked - {stem(w) for w in words} - _SETTING_FRAME <= said:
                 continue
+            if negated & {stem(w) for w in words}:
+                continue  # "the last UID for non-system users" is not LAST_SYSTEM_UID
             found[key] = setting
             named[key] = len(words)
         if not found and commented:  # each default under its own comments (uncommented files share one block)
@@ -11116,10 +11191,15 @@ def _described_setting(
 
 def _setting_at(match: re.Match[str], text: str, kind: str) -> tuple[str, str, int] | None:
     """(value, line, line number) of a setting line, or None when its value is no answer: over four words, or no
-    number for a "how many" question."""
-    value = _unquoted(match.group(2).strip())
+    number for a "how many" question. A value set to nothing is said so, as the line writes it (`QUOTAUSER=""`:
+    '"" (empty)'; `hook =`: 'empty'), never as a blank answer line (audit 88a v05)."""
+    written = match.group(2).strip()
+    if written in ("=", ":"):  # "hook =": the key, blanks, then its sign and nothing (the sign is no value)
+        written = ""
+    value = _unquoted(written)
     if len(value.split()) > 4 or (kind in ("number", "numeral") and not re.search(r"\d", value)):
         return None
+    value = value or (f"{written} (empty)" if written else "empty (no value after the key)")
     return value, match.group(0).strip(), text.count("\n", 0, match.start()) + 1
 
 
@@ -11325,6 +11405,85 @@ def _wrapped_prose(lines: list[str], number: int) -> bool:
     if not above.strip() or _OPTION_LINE.match(above):
         return False
     return _indent(above) == _indent(line) and not above.rstrip().endswith((".", ":", "!", "?"))
+
+
+_NUMBERED_PARTS = re.compile(
+    r"(?i)^\s*how\s+many\s+(?:(numbered|lettered)\s+)?(paragraphs|sections|clauses|items|points|steps|articles|"
+    r"conditions|rules|parts|provisions|chapters)\b(?:\s+(?:are|is)\s+(numbered|lettered)\b)?"
+)
+"""A count of a text's numbered parts: "How many numbered paragraphs does the license have?", "How many clauses
+are numbered?". The parts are those the text numbers itself, never its paragraphs or list items as cut."""
+_OF_THE_WHOLE = re.compile(
+    r"(?i)\s+(?:(?:does|do)\s+(?:the|this|it)(?:\s+\w+)?\s+(?:have|contain|list)|are\s+there(?:\s+in\s+(?:the|this)"
+    r"\s+\w+)?|(?:are|is)\s+(?:in|listed\s+in)\s+(?:the|this)\s+\w+)\s*[?.!]*\s*$"
+)
+"""The rest of a count of parts that asks of the whole text and nothing else: "... does the license have?",
+"... are there?", "... are in the document?"."""
+_PART_MARK = re.compile(
+    r"^(?P<indent>[ \t]*)(?:#+[ \t]*)?(?:(?P<word>[A-Za-z]+)[ \t]+)?"
+    r"(?P<mark>\((?P<paren>\d{1,3}|[a-z])\)|(?P<bare>\d{1,3}|[a-z])(?:\.(?!\d)|\)))[ \t]+\S"
+)
+"""A line that opens with its part's number or letter: "1. You may ...", "(2) The ...", "b) use ...", "## 3. Fees",
+"Section 4) ..."; "1.1 ..." (a sub-part) and "1.5 mm" are none."""
+
+
+def numbered_parts(state: dict[str, Any], query: str, *, said: bool = True) -> tuple[str, list[dict[str, Any]]] | None:
+    """The answer to "how many numbered paragraphs (sections, clauses, steps ...)?" (`_NUMBERED_PARTS`): the
+    count of the text's outermost numbered run, when its marks at the least indentation that any mark has read
+    1, 2, 3 ... (or a, b, c ...) in order, each once, no gap, no restart, in one source: ("N\nCounted: ...", its
+    units). Any other run (a gap, a second list numbered from 1 again, two sources) is no count of the text's own
+    sequence: ("", the units that open with a mark), to be quoted. None when the question asks no such count (with
+    `said`, one that says "numbered" or "lettered"; without, also "How many clauses does it have?", whose parts
+    may be others: its caller quotes the run, never counts it) or the text numbers nothing (audit 88a v03, v04: the
+    Artistic licence's clauses "1." to "10.", their a) b) c) d) sub-items inside)."""
+    asked = _NUMBERED_PARTS.match(query)
+    if asked is None or (said and not (asked.group(1) or asked.group(3))):
+        return None
+    if not said and not _OF_THE_WHOLE.match(query, asked.end()):
+        return None  # "How many clauses mention fees?": a condition of its own, no count of the whole text's parts
+    noun = asked.group(2).lower()
+    lettered = (asked.group(1) or asked.group(3) or "").lower() == "lettered"
+    runs = []
+    for name, text in ((src[0], src[1]) for src in state["sources"] if isinstance(src[1], str)):
+        marks = []  # (indentation, mark as written, mark, line number)
+        for number, line in enumerate(text.split("\n"), 1):
+            found = _PART_MARK.match(line)
+            if found is None:
+                continue
+            word = (found.group("word") or "").lower()
+            if word and not (noun.startswith(word) and len(word) >= 4):
+                continue  # "Section 4)" counts for "sections"; "Note 1)" and "see 2." are no such parts
+            mark = (found.group("paren") or found.group("bare")).lower()
+            if mark.isdigit() == lettered:
+                continue
+            written = found.group("mark")
+            # "(1)", "1." or "1)", and a Markdown heading's ("## 1. Install") apart from a list's under it
+            style = ("#" if line.lstrip().startswith("#") else "") + (
+                written[0] + written[-1] if written[0] == "(" else written[-1]
+            )
+            marks.append((len(found.group("indent").expandtabs()), style, written, mark, number))
+        if marks:
+            # the outermost: the least indentation, and there the style of its first mark ("(1)" inside "1." is
+            # a clause's own list)
+            least = min(mark[0] for mark in marks)
+            style = next(mark[1] for mark in marks if mark[0] == least)
+            runs.append((name, [mark[2:] for mark in marks if mark[:2] == (least, style)]))
+    if not runs:
+        return None
+    lines = {(name, number) for name, run in runs for *_, number in run}
+    units = [u for u in state["units"] if (u["source"], u.get("line")) in lines]
+    if len(runs) == 1:
+        run = runs[0][1]
+        want = [chr(ord("a") + i) if lettered else str(i + 1) for i in range(len(run))]
+        if len(run) >= 2 and [mark for _, mark, _ in run] == want:
+            kind = "lettered" if lettered else "numbered"
+            return (
+                f"{len(run):,}\nCounted: the {kind} {noun} of the text, {run[0][0]!r} to {run[-1][0]!r} (lines "
+                f"{run[0][2]:,} to {run[-1][2]:,}), each opening a line at the outermost indentation, numbered from "
+                f"{want[0]} without a gap; the items numbered inside them aside.",
+                units,
+            )
+    return "", units
 
 
 _PART_WORD = r"(section|chapter|part|article|clause|appendix)"
@@ -13758,6 +13917,14 @@ def _guided_answer(
     if item_state is not None:  # "Is buy milk done?" over '- [x] buy milk'
         report.append("a yes/no question on a task-list item's state, settled by its [x] or [ ] mark")
         return {"answer": item_state, "found": True, "kind": "answer", "report": "\n".join(report)}
+    parts = numbered_parts(state, query)
+    if parts is not None and parts[0]:  # "How many numbered clauses does the license have?" (audit 88a v03)
+        report.append("a count of the text's numbered parts, answered by code")
+        return {"answer": parts[0], "found": True, "kind": "count", "report": "\n".join(report)}
+    if parts is not None and parts[1]:  # numbered, but in no one run from 1: the parts are quoted for the user
+        why = "the text's numbered parts run in no one sequence from 1: a gap, a restart or several sources"
+        report.append(f"a count of the text's numbered parts: {why}; the numbered units are quoted")
+        return _evidence(parts[1][:QUOTED_ROWS], report, why)
     counted = count_answer(state, query)
     if counted is not None:
         report.append(f"counting question, answered by code ({time.perf_counter() - started:.3f} s)")
@@ -13951,7 +14118,7 @@ def _guided_answer(
     framing = frame_terms(query, terms, state["index"], own_kind_words(state))
     if framing and len(framing) < len(terms):
         terms = [t for t in terms if t not in framing]
-        report.append(f"words that only frame the question, which the text never writes: {framing}")
+        report.append(f"words that only frame the question, which the text need not write: {framing}")
     joined = joined_terms(query, terms, state["index"])
     if joined:
         terms = [t for t in dict.fromkeys(joined.get(t, t) for t in terms) if t]
@@ -14080,6 +14247,12 @@ def _guided_answer(
         # NOT FOUND says the text lacks what the question names, and this unit names it
         report.append("the best units hold all the question's words but one (not its rarest): quoted, not read")
         return _evidence(near[:reads], report, state=state, terms=terms)
+    parts = None if good else numbered_parts(state, query, said=False)
+    if parts is not None and parts[1]:
+        # "How many clauses does the license have?" over clauses "1." to "10.": no word of it need be written, and
+        # the numbered parts may be what it counts, or not (a list of steps is no section); quoted for the user
+        report.append("a count of parts the text may number: its numbered units are quoted, not counted")
+        return _evidence(parts[1][:QUOTED_ROWS], report, state=state, terms=terms)
     if not good:
         report.append("no unit holds enough of the question's weight (or all it names): NOT FOUND")
         return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
