@@ -242,12 +242,30 @@ LATE_HEAD_MESSAGE = (
     "send it at once, or start the server with a higher --header-timeout"
 )
 """What a connection whose request head began and did not arrive whole in time is told, with its 408."""
+MALFORMED_MESSAGE = (
+    "Invalid HTTP request received: its request line, a header or its body's framing is malformed (a "
+    "Content-Length that is no number, a chunk size that is not hexadecimal, a space in the path, a header line "
+    "without a colon or too long, a request line that is not HTTP); send a well-formed HTTP/1.1 request"
+)
+"""What a connection is told whose request uvicorn's HTTP parser refused, with its 400."""
 BUSY_LINGER = 1.0
-"""Seconds a refused connection stays half-closed, its request read and dropped, before it is closed: closed at
-once with the request unread, the kernel answers the request's bytes with a reset, and a client reading late loses
-the 503 for "connection reset". It no longer counts as open meanwhile (it holds no request)."""
+"""Seconds a refused connection (past --max-connections, or its request malformed) stays half-closed, its bytes read
+and dropped, before it is closed: closed at once with the request unread, the kernel answers the request's bytes
+with a reset, and a client reading late loses the refusal for "connection reset". It no longer counts as open
+meanwhile (it holds no request)."""
 
-_REASONS = {408: b"Request Timeout", 503: b"Service Unavailable"}
+_REASONS = {400: b"Bad Request", 408: b"Request Timeout", 503: b"Service Unavailable"}
+
+
+def stop_keeping_alive(server_state: Any) -> None:
+    """Tell a stopping server's connections (`bounded_connections`' protocol, sharing uvicorn's `server_state`)
+    that each is to close once its response is sent: it takes no next request. uvicorn's own shutdown closes idle
+    connections at once instead (`hold_open` in rlmx.commands.serve keeps them, to answer their next request)."""
+    server_state.rlmx_stopping = True
+
+
+def _stopping(server_state: Any) -> bool:
+    return bool(getattr(server_state, "rlmx_stopping", False))
 
 
 def refusal_reply(refused: Refusal, shape: Callable[[Refusal], bytes] | None, headers: bytes = b"") -> bytes:
@@ -280,6 +298,11 @@ def bounded_connections(
       `limit_concurrency` refuses only once a head is complete). A refused connection is not counted as open while
       it lingers (BUSY_LINGER) for its client to read the 503.
 
+    A request uvicorn's parser refuses (h11's or httptools': a malformed request line, header or body framing, a
+    head too large for h11) gets a 400 (code "invalid_http_request") in the same way, not uvicorn's bare text/plain
+    one, which skipped the app and so had neither the server's error shape nor an `x-request-id`. Once the server
+    is stopping (`stop_keeping_alive`), each connection closes after its response.
+
     `shape` makes each refusal's JSON body from a `Refusal` (an OpenAI error object for `rlmx serve`, a JSON-RPC
     error for `rlmx mcp --http`: each server's errors keep one shape); plain text without it. Every refusal carries
     its own `x-request-id` (`refusal_reply`).
@@ -290,6 +313,7 @@ def bounded_connections(
     is_h11 = base.__name__ == "H11Protocol"  # else httptools' parser
     busy = Refusal(503, "too_many_connections", BUSY_MESSAGE.format(limit=max_connections))
     late = Refusal(408, "request_timeout", LATE_HEAD_MESSAGE.format(timeout=header_timeout))
+    malformed = Refusal(400, "invalid_http_request", MALFORMED_MESSAGE)
 
     class BoundedConnection(base):  # type: ignore[misc]
         _head_timer: Any = None
@@ -299,28 +323,59 @@ def bounded_connections(
 
         _turned_away: bool = False
         _next_begun: bool = False  # httptools: a request head has begun and is not whole yet
+        _refusal_due: bytes | None = None  # httptools: a 400 to write once the requests before it are answered
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             if len(self.connections) > max_connections:
-                self._turned_away = True
-                # not open for the bound: it holds no request, and a client that keeps its socket open for the
-                # linger must not make the server refuse others while fewer than the bound are served
-                self.connections.discard(self)
-                transport.write(refusal_reply(busy, shape, b"retry-after: 1\r\n"))
-                if transport.can_write_eof():
-                    transport.write_eof()  # the 503 is whole; the request's bytes are read and dropped meanwhile
-                    self.loop.call_later(BUSY_LINGER, transport.close)
-                else:
-                    transport.close()
+                self._refuse(refusal_reply(busy, shape, b"retry-after: 1\r\n"))
                 return
             self._awaiting, self._seen, self._begun = True, None, False
             self._arm()
+
+        def _refuse(self, reply: bytes) -> None:
+            """Write `reply` and end the connection: half-closed for BUSY_LINGER seconds, its bytes read and dropped
+            meanwhile, then closed."""
+            self._turned_away = True
+            # not open for the bound: it holds no request, and a client that keeps its socket open for the
+            # linger must not make the server refuse others while fewer than the bound are served
+            self.connections.discard(self)
+            self._disarm()
+            self.transport.write(reply)
+            if self.transport.can_write_eof():
+                self.transport.write_eof()  # the reply is whole; the request's bytes are read and dropped meanwhile
+                self.loop.call_later(BUSY_LINGER, self.transport.close)
+            else:
+                self.transport.close()
+
+        def send_400_response(self, msg: str) -> None:
+            """Where uvicorn (h11's protocol and httptools') answers a request its parser refused."""
+            cycle, reply = self.cycle, refusal_reply(malformed, shape)
+            if cycle is None or cycle.response_complete:
+                if cycle is not None and cycle.more_body:
+                    self.transport.close()  # the body of a request already answered: no second answer to it
+                else:
+                    self._refuse(reply)  # a new request's head
+            elif cycle.more_body:  # the request's own body is malformed
+                if cycle.response_started:
+                    self.transport.close()  # its answer is on its way: a 400 inside it would garble it
+                    return
+                # its handler waits for a body that will not come: it hears its client gone and writes nothing
+                cycle.disconnected = True
+                cycle.message_event.set()
+                self._refuse(reply)
+            else:  # httptools: a malformed head pipelined behind whole requests not answered yet, which are first
+                self._turned_away = True
+                self._refusal_due = reply
 
         def data_received(self, data: bytes) -> None:
             if self._turned_away:
                 return
             super().data_received(data)
+            if self._turned_away:
+                return
+            if self.cycle is not None and _stopping(self.server_state):
+                self.cycle.keep_alive = False  # a request begun while the server stops: its connection closes after
             if not self._awaiting:
                 return
             if self.cycle is not self._seen:  # the head is whole: the body has its own bound (--body-timeout)
@@ -340,6 +395,14 @@ def bounded_connections(
             super().on_headers_complete()
 
         def on_response_complete(self) -> None:
+            if self._refusal_due is not None:
+                if self.cycle.response_complete:  # the last request before the malformed one
+                    self._refuse(self._refusal_due)
+                    return
+                super().on_response_complete()  # the next pipelined one starts
+                return
+            if _stopping(self.server_state) and not self.transport.is_closing():
+                self.transport.close()  # the server stops: this connection takes no next request
             before = self.cycle
             super().on_response_complete()
             if self.cycle is before:  # no pipelined head came whole with it: idle until one begins

@@ -30,6 +30,7 @@ from rlmx.commands.serve import (
     add_key_arguments,
     end_lifespan,
     graceful_deadline,
+    hold_open,
     ignored_signals,
     positive_seconds,
     server_key,
@@ -417,9 +418,10 @@ serve`."""
 
 
 def _graceful_server(config: Any, gate: ShutdownGate, bodies: BodyBounded, grace: float) -> Any:
-    """A uvicorn server for `rlmx mcp --http` whose shutdown lets running requests finish: at once it stops taking
-    connections and `gate` refuses new requests (503, -32000); the running ones get `grace` seconds
-    (--shutdown-timeout; a second Ctrl-C ends it), then each still running is answered with -32000 "server shutting
+    """A uvicorn server for `rlmx mcp --http` whose shutdown lets running requests finish: at once `gate` refuses
+    new requests (503, -32000), the port and idle kept-alive connections still open for them to get that answer
+    (`hold_open`, as for `rlmx serve`); the running ones get `grace` seconds (--shutdown-timeout; a second Ctrl-C
+    ends it), then each still running is answered with -32000 "server shutting
     down" (`ShutdownGate.answer_running`, within STOP_MARGIN seconds whatever its client does) before the streams
     close, and so is each request whose body `bodies` is still reading (a 503, id null: `BodyBounded.stop_reading`);
     then uvicorn's own shutdown (the SDK's sessions end, their runs cancelled; after a second Ctrl-C, which uvicorn
@@ -438,12 +440,10 @@ def _graceful_server(config: Any, gate: ShutdownGate, bodies: BodyBounded, grace
 
     class Server(signals_kept_server()):  # type: ignore[misc]
         async def shutdown(self, sockets: Any = None) -> None:
-            for server in self.servers:
-                server.close()  # no new connection
             gate.close()
-            for connection in list(self.server_state.connections):
-                connection.shutdown()  # idle kept-alive ones close; busy ones close once answered
-            await gate.settle(grace, lambda: bool(self.force_exit))
+            await hold_open(self, lambda: gate.running > 0, grace)  # new requests get their 503 meanwhile
+            for server in self.servers:
+                server.close()  # no new connection from now on
             bodies.stop_reading(gate.MESSAGE)  # a body still arriving: its 503 (-32000) now, not uvicorn's 500 later
             await gate.answer_running(STOP_MARGIN)  # bounded: a client that stops reading does not hold the stop
             if drain is not None:

@@ -36,6 +36,7 @@ from rlmx.http_access import (
     Refusal,
     allowed_host,
     bounded_connections,
+    stop_keeping_alive,
 )
 
 if TYPE_CHECKING:
@@ -385,9 +386,10 @@ def _server(config: Any, app: Any, grace: float) -> Any:
     """A uvicorn server whose shutdown answers every request itself, so none is left to uvicorn's cancelling (a
     text/plain 500 the SDKs retry, a stream cut mid-chunk, a traceback on the terminal). At once, a request waiting
     for a run slot gets its 503 and no new run starts; the runs still going get `grace` seconds (--shutdown-timeout)
-    to finish, and are then cancelled (at once on a second Ctrl-C, uvicorn's force exit), so that their clients get
-    rlmx's 503, or a stream its error event and [DONE], within the STOP_MARGIN that `config`'s graceful deadline
-    (`graceful_deadline`) leaves after `grace`."""
+    to finish, the port open meanwhile for new requests to get that 503 too (`hold_open`), and are then cancelled
+    (at once on a second Ctrl-C, uvicorn's force exit), so that their clients get rlmx's 503, or a stream its error
+    event and [DONE], within the STOP_MARGIN that `config`'s graceful deadline (`graceful_deadline`) leaves after
+    what is left of `grace`."""
     state = app.state.server
 
     class Server(signals_kept_server()):  # type: ignore[misc]
@@ -395,6 +397,8 @@ def _server(config: Any, app: Any, grace: float) -> Any:
             state.admission.close()
             stopping = asyncio.ensure_future(self._stop_runs())
             try:
+                left = await hold_open(self, lambda: bool(self.server_state.tasks), grace)
+                self.config.timeout_graceful_shutdown = graceful_deadline(left)  # the grace is not given twice
                 await super().shutdown(sockets)
             finally:
                 if self.force_exit:  # uvicorn waits neither for the requests nor for the app's shutdown: rlmx does
@@ -416,6 +420,21 @@ def _server(config: Any, app: Any, grace: float) -> Any:
                 await asyncio.wait(handlers, timeout=FORCED_STOP_WAIT)
 
     return Server(config)
+
+
+async def hold_open(server: Any, busy: Callable[[], bool], grace: float) -> float:
+    """The first part of a graceful shutdown, `rlmx serve`'s and `rlmx mcp --http`'s, before uvicorn's own: for
+    `grace` seconds at most, while `busy()` and no second Ctrl-C forces the exit, the port stays open and idle
+    kept-alive connections stay up, so that a request that comes meanwhile, on a new connection or a kept-alive one,
+    gets the app's answer (its 503 "server shutting down"), its connection closed after (`stop_keeping_alive`).
+    uvicorn's shutdown closes the port and the idle connections at once: such a request met "connection refused",
+    or its kept-alive connection closed with no reply. Returns the seconds of `grace` left."""
+    stop_keeping_alive(server.server_state)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    while busy() and not server.force_exit and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    return max(0.0, deadline - loop.time())
 
 
 async def end_lifespan(server: Any) -> None:

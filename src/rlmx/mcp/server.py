@@ -716,8 +716,8 @@ class ShutdownGate:
     """ASGI middleware for streamable HTTP: what a stopping `rlmx mcp --http` does with requests (SIGTERM, Ctrl-C),
     as `rlmx serve --shutdown-timeout` does. Once `close()` is called, a new JSON-RPC request (a POST with a method
     and an id) or GET stream gets HTTP 503 with a -32000 error that says the server is shutting down; notifications
-    and the client's own replies (roots it is asked for) still pass, for the calls still running. `settle(grace)`
-    waits for the running requests to end, `grace` seconds at most; `answer_running()` then answers each one still
+    and the client's own replies (roots it is asked for) still pass, for the calls still running. Once `running`
+    is 0, or the grace is over (`hold_open` in rlmx.commands.serve waits), `answer_running()` answers each one still
     running with that -32000 error, with its id (an SSE event on a stream already open, else a 503), ends its
     response and stops its handler, before the transport's streams close. Without this, sse_starlette ended every
     stream at the signal and the SDK's own shutdown error could not be written: a call's POST ended as HTTP 200
@@ -738,12 +738,6 @@ class ShutdownGate:
     def running(self) -> int:
         """Requests being answered now."""
         return len(self._running)
-
-    async def settle(self, grace: float, forced: Callable[[], bool] = lambda: False) -> None:
-        """Return once no request runs, after `grace` seconds, or as soon as `forced()` (a second Ctrl-C)."""
-        with anyio.move_on_after(grace):
-            while self._running and not forced():
-                await anyio.sleep(0.05)
 
     async def answer_running(self, seconds: float) -> None:
         """Answer each request still running with the shutting-down error, and stop its handler, all at once, in

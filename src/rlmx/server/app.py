@@ -1148,14 +1148,18 @@ async def no_icon(request: Request) -> Response:
 async def health(request: Request) -> Response:
     server: _Server = request.app.state.server
     admission = server.admission
-    return JSONResponse(
-        {
-            "status": "ok",
-            "running": admission.running,
-            "max_running": admission.limit,
-            "queued": admission.queued + server.waiting.queued,  # waiting for a slot, or for room to read a body
-        }
-    )
+    counts = {
+        "running": admission.running,
+        "max_running": admission.limit,
+        "queued": admission.queued + server.waiting.queued,  # waiting for a slot, or for room to read a body
+    }
+    if admission.closed:
+        # The port stays open while the runs finish (`hold_open`): a load balancer's check must see the server go,
+        # as a refused connection showed it before, and send it no more requests.
+        stopping = openai_compat.shutting_down("it takes no new request")
+        body = {"status": "shutting_down", **counts, **stopping.body()}
+        return JSONResponse(body, status_code=503, headers=stopping.headers)
+    return JSONResponse({"status": "ok", **counts})
 
 
 def _model(server: _Server) -> dict[str, Any]:
