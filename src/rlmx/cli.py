@@ -52,7 +52,7 @@ from rlmx.commands.argtypes import positive_int as _positive_int
 from rlmx.commands.argtypes import positive_number as _positive_number
 from rlmx.commands.argtypes import size as _size
 from rlmx.commands.trace_folder import default_trace_dir, no_trace_folder_warning, usable_trace_dir
-from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, module_named, prompt_text
+from rlmx.context import DEFAULT_MAX_CONTEXT_BYTES, module_named, prompt_text, read_files
 from rlmx.documents.text import NotText, decode_text, read_text, read_up_to
 from rlmx.errors import InputError, LMConnectionError, LMError, LMTimeout, RLMXError
 from rlmx.events import Event
@@ -532,18 +532,7 @@ def context_arguments(
             raise UsageError(missing_path(raw, "context file"))
     if paths.count(STDIN) > 1:
         raise UsageError("--context - (standard input) can be given only once")
-    seen: dict[Path, str] = {}
-    for raw in paths:
-        if raw == STDIN:
-            continue
-        real = Path(raw).resolve()  # the same file by another spelling (./a.md, a link) is the same file
-        if real in seen:
-            spelt = f"{raw}" if seen[real] == raw else f"{seen[real]} and {raw}"
-            raise UsageError(
-                f"context file {spelt} is given twice (a repeated --context, or a glob that names it again): it would "
-                "be loaded twice and every count over it doubled; give each file once"
-            )
-        seen[real] = raw
+    _refuse_a_file_given_twice([raw for raw in paths if raw != STDIN])
     if not paths:
         return None, {}
     values: dict[str, ContextValue] = {
@@ -559,6 +548,33 @@ def context_arguments(
         taken.add(name)
         named[name] = values[raw]
     return values[paths[0]], named
+
+
+def _refuse_a_file_given_twice(paths: Sequence[str]) -> None:
+    """A UsageError when two context paths read one file: by another spelling (./a.md, a symlink), a hard link, or a
+    folder and a file (or subfolder) it holds. Files are the same by (device, inode), as `read_files` lists what
+    each path reads: the file would be loaded twice and every count over it doubled."""
+    owners: dict[tuple[int, int], tuple[str, str | None]] = {}  # a file: the first path reading it, where in it
+    for raw in paths:
+        reads = read_files(Path(raw))
+        for key, where in reads.items():
+            if key not in owners:
+                continue
+            first, first_where = owners[key]
+            spelt = raw if first == raw else f"{first} and {raw}"
+            if first_where is None and where is None:
+                said = f"context file {spelt} is given twice (a repeated --context, a glob that names it again, a link)"
+            elif first_where == "" and where == "":
+                said = f"context folder {spelt} is given twice"
+            elif first_where is None:
+                said = f"context file {first} is given twice: context folder {raw} holds it too (as {where})"
+            elif where is None:
+                said = f"context file {raw} is given twice: context folder {first} holds it too (as {first_where})"
+            else:
+                said = f"context folders {first} and {raw} hold one file ({first_where} in {first}, {where} in {raw})"
+            raise UsageError(f"{said}: it would be loaded twice and every count over it doubled; give each file once")
+        for key, where in reads.items():
+            owners.setdefault(key, (raw, where))
 
 
 _STDIN_CHUNK = 1 << 20

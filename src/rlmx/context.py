@@ -24,7 +24,7 @@ import stat
 import sys
 import threading
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -282,6 +282,69 @@ def _read_text_file(path: Path, limit: SizeLimit) -> str:
     return decode_text(raw)
 
 
+def _folder_entries(
+    path: Path, inside: Any, unlisted: Callable[[OSError], None]
+) -> Iterator[tuple[Path, str, str | None]]:
+    """Each entry of a context folder `_load_folder` reads or names as left out: (file, its path relative to the
+    folder, why it is left out, or None for a regular file it reads). Hidden and linked subfolders are not entered
+    (yielded as left out); `inside` (a `Roots`) holds the folder, for a file linked from outside it."""
+    for root, dirs, files in os.walk(path, followlinks=False, onerror=unlisted):
+        for dir_name in sorted(dirs):
+            why = _folder_left_out(Path(root) / dir_name)
+            if why is not None:  # not entered, and named with the reason like every entry left out
+                dirs.remove(dir_name)
+                yield Path(root) / dir_name, f"{(Path(root) / dir_name).relative_to(path).as_posix()}/", why
+        dirs.sort()
+        for file_name in sorted(files):
+            file = Path(root) / file_name
+            relative = file.relative_to(path).as_posix()
+            if documents.hidden(file_name):  # `.env`: a user listing the folder does not expect it sent
+                yield file, relative, "hidden"
+                continue
+            try:
+                mode = file.stat().st_mode
+                # os.walk enters no linked folder: only the file itself can be a link that leads outside
+                escapes = file.is_symlink() and not inside.contains(file.resolve(strict=True))
+            except OSError as exc:
+                yield file, relative, f"cannot be read: {exc.strerror}"
+                continue
+            except RuntimeError:  # a loop of links
+                yield file, relative, "a loop of links"
+                continue
+            if escapes:
+                yield file, relative, "a link that leads outside the folder"
+            elif not stat.S_ISREG(mode):  # devices, FIFOs, sockets: reported, never opened
+                yield file, relative, "not a regular file"
+            elif not os.access(file, os.R_OK):
+                yield file, relative, "cannot be read: Permission denied"
+            else:
+                yield file, relative, None
+
+
+def read_files(path: Path) -> dict[tuple[int, int], str | None]:
+    """The files a context path reads, by (device, inode) (a hard link or another spelling is the same file): a
+    file itself (None), or every file a folder's load reads, with its path inside the folder, and the folder itself
+    (""). For the command line's check that no file is given twice (a folder and a file in it, two hard links).
+    What cannot be read or listed is left for the load to report."""
+    from rlmx.mcp.roots import Roots
+
+    try:
+        if not path.is_dir():
+            info = path.stat()
+            return {(info.st_dev, info.st_ino): None}
+        info = path.stat()
+        inside = Roots([path.resolve(strict=True)], "the context folder")
+    except (OSError, RuntimeError):
+        return {}
+    found: dict[tuple[int, int], str | None] = {(info.st_dev, info.st_ino): ""}
+    for file, relative, why in _folder_entries(path, inside, lambda error: None):
+        if why is None:
+            with contextlib.suppress(OSError):
+                held = file.stat()
+                found.setdefault((held.st_dev, held.st_ino), relative)
+    return found
+
+
 def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
     """Every regular text file under `path`. Linked folders (not followed), hidden files and folders, devices, FIFOs,
     files it cannot load and files reached through a link that leads outside `path` are skipped and reported with
@@ -308,59 +371,31 @@ def _load_folder(path: Path, limit: SizeLimit) -> _Loaded:
             raise InputError(f"cannot read context folder {path}: {error.strerror}") from None
         skipped.append(f"{where}/ (a folder that cannot be listed: {error.strerror})")
 
-    for root, dirs, files in os.walk(path, followlinks=False, onerror=unlisted):
-        for dir_name in sorted(dirs):
-            why = _folder_left_out(Path(root) / dir_name)
-            if why is not None:  # not entered, and named with the reason like every entry left out
-                dirs.remove(dir_name)
-                skipped.append(f"{(Path(root) / dir_name).relative_to(path).as_posix()}/ ({why})")
-        dirs.sort()
-        for file_name in sorted(files):
-            file = Path(root) / file_name
-            relative = file.relative_to(path).as_posix()
-            if documents.hidden(file_name):  # `.env`: a user listing the folder does not expect it sent
-                skipped.append(f"{relative} (hidden)")
-                continue
+    for file, relative, why in _folder_entries(path, inside, unlisted):
+        if why is not None:
+            skipped.append(f"{relative} ({why})")
+            continue
+        if documents.loader_for(file) is not None:
+            folder.check(f"context file {file}", file.stat().st_size)  # over the limit: an error, not a skip
             try:
-                mode = file.stat().st_mode
-                # os.walk enters no linked folder: only the file itself can be a link that leads outside
-                escapes = file.is_symlink() and not inside.contains(file.resolve(strict=True))
-            except OSError as exc:
-                skipped.append(f"{relative} (cannot be read: {exc.strerror})")
+                document = documents.load(file, folder.max_bytes - folder.used)
+            except InputError as exc:  # like a binary file: skipped, and the reason goes to the prompt
+                reason = _reason(exc, file)
+                skipped.append(f"{relative} ({reason})")
+                problems.append(f"{relative} ({reason})")
                 continue
-            except RuntimeError:  # a loop of links
-                skipped.append(f"{relative} (a loop of links)")
-                continue
-            if escapes:
-                skipped.append(f"{relative} (a link that leads outside the folder)")
-                continue
-            if not stat.S_ISREG(mode):  # devices, FIFOs, sockets: reported, never opened
-                skipped.append(f"{relative} (not a regular file)")
-                continue
-            if not os.access(file, os.R_OK):
-                skipped.append(f"{relative} (cannot be read: Permission denied)")
-                continue
-            if documents.loader_for(file) is not None:
-                folder.check(f"context file {file}", file.stat().st_size)  # over the limit: an error, not a skip
-                try:
-                    document = documents.load(file, folder.max_bytes - folder.used)
-                except InputError as exc:  # like a binary file: skipped, and the reason goes to the prompt
-                    reason = _reason(exc, file)
-                    skipped.append(f"{relative} ({reason})")
-                    problems.append(f"{relative} ({reason})")
-                    continue
-                folder.used += file.stat().st_size
-                texts[relative] = document.value
-                shapes[relative] = document
-                continue
-            try:
-                text = _read_text_file(file, folder)
-            except NotText as exc:
-                skipped.append(f"{relative} ({exc.short})")
-                continue
-            folder.used += len(text.encode("utf-8", "surrogatepass"))
-            texts[relative] = text
-            shapes[relative] = documents.Document(text, f"text, {len(text):,} characters")  # listed like any file
+            folder.used += file.stat().st_size
+            texts[relative] = document.value
+            shapes[relative] = document
+            continue
+        try:
+            text = _read_text_file(file, folder)
+        except NotText as exc:
+            skipped.append(f"{relative} ({exc.short})")
+            continue
+        folder.used += len(text.encode("utf-8", "surrogatepass"))
+        texts[relative] = text
+        shapes[relative] = documents.Document(text, f"text, {len(text):,} characters")  # listed like any file
     if not texts:
         raise _nothing_read(path, problems, skipped)
     structure = f"{len(texts)} files; {documents.describe(shapes)}"

@@ -402,7 +402,10 @@ class OpenAICompatibleLM:
         """Sampling params the server refused with a 400 naming them; left out of later requests."""
         self.value_ranges: dict[str, tuple[float | None, float | None]] = {}
         """Sampling params whose value the server refused as out of its range, with the (lowest, highest) value it
-        named (None: no bound on that side): every later value is brought into that range (`_in_range`)."""
+        named (None: no bound on that side): each later value is judged against that range on its own (`_ranged`):
+        one inside it is sent as asked, one outside it brought in (or left out, at the knob's off value)."""
+        self._exact_ranges: dict[str, tuple[float | None, float | None]] = {}
+        """`value_ranges` with an exclusive bound at the bound itself, not just inside it (`_ranged`)."""
         self.system_role = True
         """False once the server refused a system message: its text then opens the first user message."""
         self.stream = False
@@ -527,7 +530,9 @@ class OpenAICompatibleLM:
             request = {k: v for k, v in merged.items() if k not in self.unsupported_params}
             for param, bounds in self.value_ranges.items():
                 if param in request:
-                    request[param] = _in_range(request[param], bounds)
+                    request[param] = _ranged(param, request[param], bounds, self._exact_ranges.get(param, bounds))
+                    if request[param] is _LEFT_OUT:
+                        del request[param]
             if cap is not None:
                 request[name] = cap
             streamed = self.stream  # what this request is sent with (a concurrent call may switch the LM meanwhile)
@@ -594,12 +599,11 @@ class OpenAICompatibleLM:
             if out_of_range is not None:
                 # a sampling value past the server's range (Anthropic's models take temperature 0..1, OpenAI's 0..2):
                 # the nearest value it takes, not its default, which dropping the parameter would give; but a knob
-                # refused at the value that turns it off (top_p=1.0 where "< 1.0") is left out: off by default
-                param, bounds = out_of_range
-                if request[param] == _NEUTRAL.get(param):
-                    self.unsupported_params.add(param)
-                else:
-                    self.value_ranges[param] = bounds
+                # refused at the value that turns it off (top_p=1.0 where "< 1.0") is left out: off by default.
+                # What is learned is the range, applied to each value (`_ranged`), never the knob: a later call's
+                # value inside it (another client's top_p=0.5 through `rlmx serve`) is sent as asked.
+                param, bounds, exact = out_of_range
+                self.value_ranges[param], self._exact_ranges[param] = bounds, exact
                 continue
             droppable = (p for p in request if p not in _UNDROPPABLE and p not in _WHAT_THE_REPLY_MEANS)
             # only the name refused most directly (a field name over words), the longer of two alike: "Top
@@ -1596,14 +1600,15 @@ _AT_LEAST = re.compile(
     rf"|min(?:imum)?\s*[:=]|not (?:be )?(?:less|smaller) than)\s*(?P<n>{_NUMBER})",
     re.I,
 )
-_ABOVE = re.compile(
-    rf"(?:>(?!=)|\b(?:strictly\s+)?(?:greater|larger|more)\s+than(?!\s+or\b)|\babove|\bexceed(?:s|ing)?)\s*(?P<n>{_NUMBER})",
-    re.I,
+_ABOVE_WORDS = (
+    r"(?:>(?!=)|\b(?:strictly\s+)?(?:greater|larger|bigger|more|higher)\s+than(?!\s+or\b)|\babove|\bover"
+    r"|\bexceed(?:s|ing)?)"
 )
-_BELOW = re.compile(
-    rf"(?:<(?!=)|\b(?:strictly\s+)?(?:less|smaller|lower)\s+than(?!\s+or\b)|\bbelow)\s*(?P<n>{_NUMBER})", re.I
-)
-"""Exclusive bounds ("must be > 0.0 and < 1.0", "less than 2"), read after the inclusive ones are taken out."""
+_BELOW_WORDS = r"(?:<(?!=)|\b(?:strictly\s+)?(?:less|smaller|lower|fewer)\s+than(?!\s+or\b)|\bbelow|\bunder)"
+_ABOVE = re.compile(rf"{_ABOVE_WORDS}\s*(?P<n>{_NUMBER})", re.I)
+_BELOW = re.compile(rf"{_BELOW_WORDS}\s*(?P<n>{_NUMBER})", re.I)
+"""Exclusive bounds ("must be > 0.0 and < 1.0", "less than 2", "must be above 0"), read after the inclusive ones are
+taken out; the same words, before a number, are range words (`_RANGE_WORDS`), so each wording read is also heard."""
 _POSITIVE = re.compile(r"\b(?:strictly\s+)?positive\b", re.I)
 _REQUIRED = re.compile(r"\b(?:must|should|has to|have to|needs? to|expected to|is required to)(?:\s+be)?\b", re.I)
 """The words that make an exclusive bound the allowed side ("must be > 0.0", "Input should be greater than 0"):
@@ -1617,28 +1622,48 @@ _RANGE_WORDS = re.compile(
     r"\brange\b|\bbetween\b|\bmust be (?:in|within)\b|\bshould be (?:in|within)\b|\bout of (?:range|bounds)|"
     r"\babove (?:the )?max|\bbelow (?:the )?min|\bexceeds?\b|\bless than\b|\bgreater than\b|<=|>=|≤|≥|"
     r"\bat (?:most|least)\b|\bnon-?negative\b|\b(?:strictly )?positive\b|[<>]|_(?:above_max|below_min)_value|"
-    r"less_than_equal|greater_than_equal|\bless_than\b|\bgreater_than\b",
+    rf"less_than_equal|greater_than_equal|\bless_than\b|\bgreater_than\b|(?:{_ABOVE_WORDS}|{_BELOW_WORDS})\s*{_NUMBER}",
     re.I,
 )
 """Words of a refusal that a value lies outside the parameter's range (OpenAI's "decimal above maximum value. Expected
 a value <= 1", Anthropic-through-LiteLLM's "temperature: range: 0..1", pydantic's "Input should be less than or equal
 to 2", vLLM's "top_p must be in (0, 1], got 1.5.", "must be non-negative")."""
 
+_ZERO = re.compile(r"(?<![\w-])zero(?![\w-])", re.I)
+_ONE_OR_TWO = re.compile(
+    r"(?P<before>(?:\b(?:than|above|below|over|under|exceed(?:s|ing)?|least|most|between)|\d\s+(?:to|and)|[<>=≤≥(\[,])\s*)"
+    r"(?P<word>one|two)(?![\w-])(?!\s+of\b)",
+    re.I,
+)
+
+
+def _digits_for_words(text: str) -> str:
+    """`text` with a bound spelt as a word ("must be greater than zero", "between zero and one") as its digit: "zero"
+    anywhere (not "non-zero"); "one" and "two" only after a comparison or range word ("than", "above", "between 0
+    and"), and never "one of" (a list of choices)."""
+    text = _ZERO.sub("0", text)
+    return _ONE_OR_TWO.sub(lambda found: found["before"] + ("1" if found["word"].lower() == "one" else "2"), text)
+
 
 def _range_refused(
-    reply: HTTPReply, request: Mapping[str, Any], known: Mapping[str, Any], model: str = ""
-) -> tuple[str, tuple[float | None, float | None]] | None:
+    reply: HTTPReply,
+    request: Mapping[str, Any],
+    known: Mapping[str, tuple[float | None, float | None]],
+    model: str = "",
+) -> tuple[str, tuple[float | None, float | None], tuple[float | None, float | None]] | None:
     """The sampling parameter (`_RANGED`) a 400/422 refuses for a value outside its range, with the range the
     server names, when the request's value lies outside it: one sentence naming the parameter (or the server's
     structured `param`/`loc` naming it) beside range words (`_RANGE_WORDS`) and a bound ("0..1", "between 0 and 2",
-    "<= 1", "(0, 1]", "non-negative"). None when no bound is named (a refused value is then the caller's to fix), the
-    value is inside what is named, or the parameter's range was already taken from an earlier refusal (refused
-    again inside it: an error, not a loop)."""
+    "<= 1", "(0, 1]", "non-negative"), and that range with an exclusive bound at the bound itself. None when no bound
+    is named (a refused value is then the caller's to fix), the value is inside what is named, or the value lies
+    inside the parameter's range already taken from an earlier refusal (refused again inside it: an error, not a
+    loop)."""
     if reply.status not in (400, 422):
         return None
     body = _error_body(reply)
     fields = _structured_names(body if isinstance(body, dict) else {})
     message = _URL.sub(" ", _server_message(reply).replace("`", " ").replace("(inclusive)", " "))
+    message = _digits_for_words(message)
     if model:  # "gpt-4-0613" names no bound
         message = re.sub(rf"(?<![\w.-]){re.escape(model)}(?![\w-])", " ", message)
     names = {param: (param, re.sub(r"_([a-z])", lambda letter: letter.group(1).upper(), param)) for param in _RANGED}
@@ -1650,7 +1675,9 @@ def _range_refused(
     ends = [found.start() for found in _SENTENCE_END.finditer(message)]
     for param, (least, most) in _RANGED.items():
         value = request.get(param)
-        if param in known or isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if param in known and _in_range(value, known[param]) == value:
             continue
         if fields and not fields & set(names[param]):
             continue
@@ -1676,8 +1703,30 @@ def _range_refused(
             exact = _bounds_named(segment, step=0.0)
             if param not in _OPEN_NUDGED and value != _NEUTRAL.get(param) and exact and _in_range(value, exact) != sent:
                 continue  # only just inside an exclusive bound, where that means something else: the caller's to fix
-            return param, bounds
+            return param, bounds, exact or bounds
     return None
+
+
+_LEFT_OUT = object()
+"""`_ranged`'s answer for a value the request goes without."""
+
+
+def _ranged(
+    param: str, value: Any, bounds: tuple[float | None, float | None], exact: tuple[float | None, float | None]
+) -> Any:
+    """What a request sends for `value` of a knob whose range the server named (`bounds`, exclusive ends just inside;
+    `exact`, at them), judged for this value alone, as a first refusal of it would be (`_range_refused`): inside the
+    range, the value itself; the knob's off value outside it, `_LEFT_OUT` (off is the server's default too); a value
+    only just inside an exclusive bound where that means something else (a penalty at 0.01), the value itself, for
+    the server to refuse; any other, the nearest value inside."""
+    kept = _in_range(value, bounds)
+    if kept == value:
+        return value
+    if value == _NEUTRAL.get(param):
+        return _LEFT_OUT
+    if param not in _OPEN_NUDGED and _in_range(value, exact) != kept:
+        return value
+    return kept
 
 
 def _bounds_named(sentence: str, step: float = _OPEN_STEP) -> tuple[float | None, float | None] | None:

@@ -1118,6 +1118,28 @@ def namespace_ids() -> dict[str, str]:
     return ids
 
 
+def host_identity(launch_uid: int) -> dict[str, Any]:
+    """What a launcher tells its worker of itself (`harden_options`), for `host_side_uid`: its uid, its user namespace,
+    and the uid it starts the worker's process under (its own, or a root host's separate uid). A worker charged to
+    the host's uid is refused inotify, a per-uid quota (`harden_zygote`)."""
+    return {"host_uid": os.getuid(), "host_user_namespace": namespace_ids().get("user"), "launch_uid": launch_uid}
+
+
+def host_side_uid(options: dict[str, Any]) -> int:
+    """The uid, as the host's user namespace knows it, that the kernel charges this process's per-uid counts to. In
+    the host's own namespace, `os.getuid()` (after any switch). In a user namespace made below it (bubblewrap's,
+    where the worker is 65534, or `enter_pid_namespace`'s), the uid the launcher started the process under: each of
+    those namespaces maps only its maker's uid, and a count made inside is charged up the namespace tree to that
+    uid (bubblewrap nests two, so the worker's own `uid_map` names an id of the middle one, 0, not the host's).
+    Compared as numbers, 65534 inside and the host's 1000 differ, yet a cell's 128 inotify instances left the host
+    user's own inotify_init1 failing with EMFILE (audit 88 V05)."""
+    here = namespace_ids().get("user")
+    host = options.get("host_user_namespace")
+    if host is None or here is None or here == host or options.get("launch_uid") is None:
+        return os.getuid()
+    return int(options["launch_uid"])
+
+
 # --- a pid namespace of its own ----------------------------------------------------------------------------
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -1264,7 +1286,7 @@ def harden_zygote(options: dict[str, Any], limits: dict[str, Any]) -> dict[str, 
         applied.update(switch_user(int(options["switch_uid"])))
     applied.update(bound_user_counts())
     # after any switch: a worker that had to stay root on a root host shares root's quotas
-    shared_uid = options.get("host_uid") is not None and os.getuid() == int(options["host_uid"])
+    shared_uid = options.get("host_uid") is not None and host_side_uid(options) == int(options["host_uid"])
     applied["shared_uid"] = shared_uid
     if any(options.get(k) for k in ("seccomp", "landlock", "no_new_privs", "switch_uid")):
         prctl(PR_SET_NO_NEW_PRIVS, 1)  # no setuid or file-capability binary gives privileges back

@@ -414,7 +414,7 @@ class IsolatedSandbox(SubprocessSandbox):
             "no_new_privs": True,
             "landlock": landlock,
             "namespaces": True,
-            "host_uid": os.getuid(),  # a worker under it is refused inotify, a per-uid quota (harden_zygote)
+            **harden.host_identity(self.launch_uid()),  # a worker charged to its uid is refused inotify (harden_zygote)
         }
 
     # --- the report ------------------------------------------------------------------------------------------

@@ -589,6 +589,10 @@ class SubprocessSandbox:
         assert self._dir is not None
         return self._dir / "sbx"
 
+    def launch_uid(self) -> int:
+        """The uid the worker's process starts under, as this process's user namespace knows it (`spawn_options`)."""
+        return self.uid if self.separate_uid and not self.switch_in_worker else os.getuid()
+
     def spawn_options(self) -> dict[str, Any]:
         """Keyword arguments for the process start: environment, cwd (and the uid, for the isolated tier)."""
         assert self._dir is not None
@@ -600,7 +604,7 @@ class SubprocessSandbox:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work, "TMPDIR": work, "LANG": "C.UTF-8"}
         env.update(pool_thread_env(self.max_processes))
         options: dict[str, Any] = {"env": env, "cwd": work}
-        if self.separate_uid and not self.switch_in_worker:
+        if self.separate_uid and not self.switch_in_worker:  # `launch_uid`
             options.update(user=self.uid, group=self.uid, extra_groups=[])
         return options
 
@@ -611,7 +615,7 @@ class SubprocessSandbox:
         options: dict[str, Any] = {
             "seccomp_light": True,
             "protect": [os.getpid(), -os.getpgid(0)],
-            "host_uid": os.getuid(),  # a worker under it is refused inotify, a per-uid quota (harden_zygote)
+            **harden.host_identity(self.launch_uid()),  # a worker charged to its uid is refused inotify (harden_zygote)
         }
         if self.chooses_uid:  # under the host's uid: a pid namespace of its own, where the kernel allows one
             options["pid_namespace"] = True

@@ -54,7 +54,7 @@ from rlmx.budget import Budget
 from rlmx.deadline import time_limit
 from rlmx.errors import InputError, RLMXError
 from rlmx.events import strict_json
-from rlmx.http_access import Origins, allowed_origin, carries_key, key_bytes, refusal
+from rlmx.http_access import Origins, allowed_host, allowed_origin, carries_key, key_bytes, refusal
 from rlmx.lm.base import LM, Completion, Message, prompt_tokens
 from rlmx.request_form import SLASHES_KEY, RequestForm
 from rlmx.result import Result
@@ -114,13 +114,16 @@ class ServerOptions:
     """When set, every route but /health needs `Authorization: Bearer <api_key>`."""
     cors_origins: tuple[str, ...] = ()
     """Browser origins whose pages may call the API (`scheme://host[:port]`, `http://host:*` for any port, `*` for
-    every one). A request with another `Origin` (a web page's) gets 403, unless it is the server's own page."""
+    every one), a tuple or list even for one (a lone string is refused), kept as the Origin header writes them (lower
+    case, no trailing slash). A request with another `Origin` (a web page's) gets 403, unless it is the server's own
+    page."""
     loopback_only: bool = False
     """The server listens on a loopback address (`rlmx serve` sets it for its default --host 127.0.0.1): a request
     whose `Host` does not name this machine (localhost, 127.0.0.1, [::1]) then gets 421, against DNS rebinding."""
     allowed_hosts: tuple[str, ...] = ()
     """Host names a loopback server answers besides localhost, 127.0.0.1 and [::1] (--allow-host): those a reverse
-    proxy on this machine forwards as `Host`; any other name gets 421 (`loopback_only`)."""
+    proxy on this machine forwards as `Host`, a tuple or list even for one; any other name gets 421
+    (`loopback_only`)."""
 
     def __post_init__(self) -> None:
         for name in ("max_concurrent_runs", "max_request_bytes"):
@@ -142,15 +145,39 @@ class ServerOptions:
             raise InputError("api_key must be a non-empty string (or None for no authentication)")
         if self.api_key is not None:
             checked_key(self.api_key, "api_key")  # what no client can send, or no key holds
-        for origin in self.cors_origins:
-            # checked as --cors-origin is: a wildcard host ("https://*.example.com") matched no Origin
-            if not isinstance(origin, str):
-                raise InputError(f"cors_origins must hold strings, not {origin!r}")
-            if origin.strip() != "*":
-                try:
-                    allowed_origin(origin)
-                except ValueError as exc:
-                    raise InputError(f"cors_origins: {exc}") from None
+        # each checked and kept as its flag keeps it (--cors-origin, --allow-host): "https://app.example.com/" is
+        # the Origin "https://app.example.com"; kept as given, it matched no browser's
+        origins = _names(
+            "cors_origins",
+            self.cors_origins,
+            "origins",
+            lambda each: "*" if each.strip() == "*" else allowed_origin(each),
+        )
+        object.__setattr__(self, "cors_origins", origins)
+        object.__setattr__(
+            self, "allowed_hosts", _names("allowed_hosts", self.allowed_hosts, "host names", allowed_host)
+        )
+
+
+def _names(field: str, given: object, what: str, checked: Callable[[str], str]) -> tuple[str, ...]:
+    """A ServerOptions field of names (`cors_origins`, `allowed_hosts`) as a tuple of each name `checked` makes it.
+    One string is refused, not read letter by letter ("'h' is not an origin"; a host list "proxy.local" let in a
+    Host "p"): the field holds several, as its flag is repeated. InputError for a bad one, saying why."""
+    if isinstance(given, str | bytes) or not isinstance(given, tuple | list | frozenset | set):
+        example = "('https://app.example.com',)" if field == "cors_origins" else "('rlmx.example.com',)"
+        raise InputError(
+            f"{field} must be a tuple or list of {what}, got {type(given).__name__}"
+            + (f" (write {field}=({given!r},) for one)" if isinstance(given, str) else f", as {field}={example}")
+        )
+    names = []
+    for name in given:
+        if not isinstance(name, str):
+            raise InputError(f"{field} must hold strings, not {name!r}")
+        try:
+            names.append(checked(name))
+        except ValueError as exc:
+            raise InputError(f"{field}: {exc}") from None
+    return tuple(names)
 
 
 def create_app(
