@@ -13312,20 +13312,76 @@ def aligned_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
     return lined if lined is not None else _word_table(block)
 
 
+_PHRASE_WORDS = frozenset(
+    "a an the this that these those next last our your my their its his her and or for of to in on at by with from "
+    "is are was were be will all every".split()
+)
+"""Words that join a phrase, not name a column: 'Opening hours this week', 'Class times for next term' are a title
+over lines, never a table's header of one name a word (audit 88g v15-v17)."""
+
+
 def _word_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
     """(header, rows) of a table whose header puts one blank between two of its names ('Pos Team    P  W  L  Pts',
-    audit 87 v14): read word by word, when the header has 4+ words and no digit and every line below has a digit and
-    exactly as many words (a two-word cell, 'Man Utd', makes it none: which column it fills is a guess)."""
+    audit 87 v14), when the header has 4+ words and no digit and every line below has a digit. Lined up by runs of
+    two or more blanks in the header and in every row, it is read by its gutters (`_gutter_table`), so a cell of
+    two words ('Aston Villa') is one cell (audit 88g v12); else word by word when every row has as many words.
+    With no such runs, only a header of names ('Name Age City Score', no word that joins a phrase, not a
+    sentence's capitals) over rows whose columns each hold one kind (all numbers or none) is read word by word: a
+    title over lines of as many words ('Opening hours this week' over 'Mon 9am to 5pm') is no table (v15-v17)."""
     header = block[0].split()
     if len(header) < 4 or any(ch.isdigit() for ch in block[0]) or any(not line.strip() for line in block):
         return None
     if any("|" in line or "\t" in line or not all(re.search(r"\w", w) for w in line.split()) for line in block):
         return None  # 'Name | Age | City': cells parted by a mark, whose rows are no word-by-word table ('|' a cell)
+    if any(not re.search(r"\d", line) or line.rstrip().endswith((".", "!", "?")) for line in block[1:]):
+        return None
     rows = [line.split() for line in block[1:]]
-    if any(len(row) != len(header) or not re.search(r"\d", " ".join(row)) for row in rows):
+    if all(re.search(r"\S {2,}\S", line) for line in block):
+        gutters = _gutter_table(block)
+        if gutters is not None:
+            return gutters
+        return (header, rows) if all(len(row) == len(header) for row in rows) else None
+    if any(len(row) != len(header) for row in rows):
         return None
-    if any(line.rstrip().endswith((".", "!", "?")) for line in block[1:]):
+    words = [w.lower() for w in header]
+    sentence_case = header[0][:1].isupper() and all(w.islower() for w in header[1:])
+    if sentence_case or any(w in _PHRASE_WORDS for w in words):
+        return None  # a title, not names
+    cells = [w.lower() for row in rows for w in row]
+    if any(cell in _PHRASE_WORDS for cell in cells):
+        return None  # '9am to 5pm': a phrase cut into columns
+    numbers = [[bool(re.match(r"[-−+]?\d", row[i])) for row in rows] for i in range(len(header))]
+    if any(len(set(column)) > 1 for column in numbers) or not any(all(column) for column in numbers):
+        return None  # a column of numbers and words: its cells are no one column's values
+    return header, rows
+
+
+def _gutter_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
+    """(header, rows) of a whitespace-aligned block cut at its gutters: the character positions blank in every
+    line. Each run of positions between gutters is a column, named by the header's text there; a cell of two words
+    one blank apart ('Leeds United') stays one cell. None when a column has no name in the header, fewer than 3
+    columns, a row fills fewer than 2, or a column's name of two words one blank apart sits over a cell with a
+    wider gap (two columns the rows do not part)."""
+    lines = [line.rstrip() for line in block]
+    width = max(len(line) for line in lines)
+    blank = [all(p >= len(line) or line[p] == " " for line in lines) for p in range(width)]
+    spans: list[tuple[int, int]] = []
+    for p in range(width):
+        if blank[p]:
+            continue
+        if spans and spans[-1][1] == p:
+            spans[-1] = (spans[-1][0], p + 1)
+        else:
+            spans.append((p, p + 1))
+    if len(spans) < 3:
         return None
+    table = [[line[a:b].strip() for a, b in spans] for line in lines]
+    header, rows = table[0], table[1:]
+    if any(not name for name in header) or any(sum(1 for cell in row if cell) < 2 for row in rows):
+        return None
+    for at, name in enumerate(header):
+        if " " in name and any(re.search(r" {2,}", row[at]) for row in rows):
+            return None
     return header, rows
 
 
