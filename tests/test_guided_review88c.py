@@ -22,6 +22,7 @@ LEAGUE = (
     "3    Port Vale     12  5   7   15\n"
     "4    Albion        12  2  10    6\n"
 )
+FORECAST = "Outlook\nWed: High 2°C, Low -3°C\nThu: High -2°C, Low -8°C\nFri: High −5°C, Low −11°C\n"
 
 
 def test_a_title_over_lines_of_as_many_words_is_no_table() -> None:
@@ -50,3 +51,36 @@ def test_a_two_word_cell_of_a_table_lined_up_by_blanks_is_one_cell() -> None:
     assert [row[1] for row in read[1]] == ["Forest Green", "Rovers", "Port Vale", "Albion"]
     assert first_line(ask(LEAGUE, "Which club is in 3rd place?", "NOT FOUND")) == "Port Vale"
     assert first_line(ask(LEAGUE, "Which club lost the most games?", "Albion")) == "Albion"
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "answer"),
+    [
+        ("What is the high on Thursday?", "-2°C", "-2°C"),
+        ("What is the high on Thursday?", "2°C", "-2°C"),  # the reader dropped the sign; the text has only -2
+        ("What is the low on Friday?", "−11°C", "−11°C"),  # a Unicode minus, as written
+        ("What is the low on Friday?", "5°C", "−11°C"),  # the high, its sign dropped: the line's 'Low' answers
+        ("What is the lowest temperature on Thursday?", "-2°C", "-8°C"),
+        ("What is the high on Wednesday?", "3°C", "2°C"),
+    ],
+)
+def test_a_value_below_zero_keeps_its_sign_and_its_label(question: str, reply: str, answer: str) -> None:
+    assert first_line(ask(FORECAST, question, reply)) == answer
+
+
+def test_a_sign_is_kept_in_a_table_cell_and_before_a_currency() -> None:
+    table = "Day,High,Low\nWed,2,-3\nThu,-2,-8\n"
+    assert first_line(ask(table, "What is the low on Thursday?", "8")) == "-8"
+    balance = "Statement\nOpening balance: £1,200\nClosing balance: -£35.50\n"
+    assert first_line(ask(balance, "What is the closing balance?", "£35.50")) == "-£35.50"
+
+
+def test_a_dash_that_is_no_sign_stays_out() -> None:
+    assert first_line(ask("Final score: Rovers 3-1 City.\n", "What was the final score?", "3-1")) == "3-1"
+    mixed = "Set the offset to -5 and the gain to 5.\n"
+    assert first_line(ask(mixed, "What is the gain?", "5")) == "5"  # written bare too: the reply's bare 5 stays
+
+
+def test_a_degree_scale_alone_is_no_temperature() -> None:
+    fields = "Station: Alpha\nMinimum temperature: -12°C\nMaximum temperature: -3°C\n"
+    assert first_line(ask(fields, "What is the maximum temperature?", "-12°C")) in ("-3°C", "NOT FOUND")
