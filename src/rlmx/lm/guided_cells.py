@@ -3306,7 +3306,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             piece = piece[:-1]
         if not piece or len(piece) > 10:
             continue
-        core = _phrase_in(text, piece) or " ".join(piece)
+        core = _with_its_minus(_phrase_in(text, piece) or " ".join(piece), text, line)
         if len(unit.get("fields") or ()) > 1 and not _in_a_field(core, unit["fields"]):
             if whole is None or whole.lower() not in unit["fields"]:
                 continue
@@ -3319,7 +3319,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         grouped = _whole_group(whole_core, text, query)
         if grouped is None:
             continue  # "80" where the unit writes "(80, 24)" and "(80, 25)": which pair is anyone's guess
-        core = _with_its_sign(_whole_date(grouped, text), text)
+        core = _with_its_minus(_with_its_sign(_whole_date(grouped, text), text), text, line)
         if core != grouped and _reply_date_differs(grouped, core, line):
             continue  # "Mon 3 June" read where the unit writes "5 June": its month is no leave to give the 5th
         core = _with_its_meridiem(core, text, line)
@@ -3340,6 +3340,9 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         digits = re.search(r"\d", core) or any(w.lower() in NUMBER_WORDS for w in piece)
         if kind == "number" and not digits and not frequency:
             continue
+        scale = [re.search(r"\d\s?°\s?\Z", text[: p.start()]) for p in _places(core, text)]
+        if not digits and scale and all(scale):
+            continue  # "C" of "-3°C" (the reply's "-12°C" where the unit writes it not): a scale, no temperature
         if not digits and all(w.lower() in _UNIT_WORDS for w in piece) and _a_number(lead):
             continue  # "pounds" of "The fee is 4 pounds" where the text says 35 pounds: the reading's number is gone
         if not digits and _ASKS_AN_AMOUNT.search(query) and not {w.lower() for w in piece} & _NO_AMOUNT_WORDS:
@@ -3833,6 +3836,56 @@ _HOW_MUCH = re.compile(r"(?i)\bhow (?:many|much)\b|\bthe number of\b")
 
 
 _FORM_FIELD = re.compile(r"^\s*([A-Za-z][\w'()/-]*(?: [\w'()/-]+){0,3}):\s+(\S.*)$")
+
+
+_AN_AMOUNT = r"(?<![\w.,])[-−–]?[£$€¥₹]?\d+(?:[.,]\d+)*(?:\s?°\s?[CF]?|%|\s?[A-Za-z]{1,5}\b\.?)?"
+_LABELLED_AMOUNT = re.compile(
+    rf"(?:^|(?<=[,;|:\n]))[ \t]*(?P<label>[A-Za-z][\w'/-]*(?:[ \t][A-Za-z][\w'/-]*){{0,2}})[ \t]*[:=]?[ \t]*"
+    rf"(?P<amount>{_AN_AMOUNT})[ \t]*(?=[,;|\n]|$)"
+)
+"""A part of a line that is a label and its amount and nothing else ('High -1°C' of 'Tue: High -1°C, Low -6°C',
+'Minimum temperature: -12°C', 'Deluxe room £120')."""
+_BOUND_KEYS = {
+    **dict.fromkeys("low lowest min minimum".split(), "low"),
+    **dict.fromkeys("high highest max maximum".split(), "high"),
+}
+"""The words of a least and a greatest value, one key each: "the lowest temperature" asks a line's 'Low' or 'Min'."""
+
+
+def _label_keys(word: str) -> set[str]:
+    w = word.lower()
+    keys = {_BOUND_KEYS.get(w, stem(w))}
+    if w.endswith("est") and len(w) > 5:
+        keys.add(stem(w[:-3]))  # "coldest" asks a 'Cold' label
+    return keys
+
+
+def _amount_of_the_asked_label(span: str, text: str, query: str) -> str | None:
+    """The amount, as written, that the unit's line gives under the label the question names, where the reading
+    `span` is the amount of another label of it: "What is the low on Wednesday?" over "Wed: High −4°C, Low −9°C"
+    is not answered "−4°C", but by the 'Low' part, "−9°C" (audit 88g v19). "" when the question names several
+    labels as well and `span`'s is none of them (which is asked is then a guess); None, leaving `span` as it is,
+    when the line has fewer than two such parts, `span` is no amount of one, or the question names no label."""
+    amount = re.fullmatch(_AN_AMOUNT, span.strip())
+    pairs = [(m.group("label"), m.group("amount").strip()) for m in _LABELLED_AMOUNT.finditer(text)]
+    if amount is None or len(pairs) < 2:
+        return None
+
+    def value(said: str) -> float:
+        number = re.match(r"[-−–]?[£$€¥₹]?\d+(?:[.,]\d+)*", said.strip())
+        try:
+            return _signed_number(re.sub(r"[£$€¥₹]", "", number.group(0))) if number else float("nan")
+        except ValueError:
+            return float("nan")  # "0.0.0.0", an address: no amount
+
+    mine = [i for i, (_, said) in enumerate(pairs) if value(said) == value(span)]
+    asked = {key for w in _WORD.findall(query) if w.lower() not in ENGLISH_STOPWORDS for key in _label_keys(w)}
+    scores = [sum(1 for w in _WORD.findall(label) if _label_keys(w) & asked) for label, _ in pairs]
+    best = max(scores)
+    top = [i for i, score in enumerate(scores) if score == best]
+    if not mine or best == 0 or set(mine) & set(top):
+        return None
+    return pairs[top[0]][1] if len(top) == 1 else ""
 
 
 def _value_of_the_asked_label(core: str, text: str, query: str) -> bool:
@@ -4729,6 +4782,28 @@ def _whole_group(core: str, text: str, query: str = "") -> str | None:
         return core if member in (None, core) else None  # "10" for the bottom of "(10, 25)" is the top's
     written = {" ".join(g.group(0).split()) for g in groups}
     return written.pop() if len(written) == 1 else None
+
+
+_A_MINUS = re.compile(r"(?<![\w.,])([-−–])([£$€¥₹]?)\Z")
+"""A minus sign that opens a number's token, a currency sign maybe after it ('-4', '−9', '-£20'): not a dash after
+a digit or a letter ('10-15', 'COVID-19', '2024-03-14'), nor one spaced from the number ('Oil - £45')."""
+
+
+def _with_its_minus(core: str, text: str, line: str) -> str:
+    """`core`, a number the reply's words give bare, with the minus sign the unit writes right before it: the
+    reply's words are cut at a sign, and a reader drops it, but "1°C" where the unit writes "High -1°C" is a warm
+    day the text never gives (audit 88g v18-v20; `_A_MINUS`, a Unicode minus kept as written). The sign is added
+    when every place the unit writes the number has it, or the reply writes it signed and one place does; `core`
+    itself when the unit writes it bare too and the reply gives no sign."""
+    if not re.match(r"[£$€¥₹]?\d", core):
+        return core  # (called again once the number is whole, "35" grown to "£35.50", and its currency found)
+    number = rf"(?<![\w.,]){re.escape(core)}(?![\w]|[.,]\d)"
+    signs = [_A_MINUS.search(text[: p.start()]) for p in re.finditer(number, text, re.IGNORECASE)]
+    written = {m.group(0) for m in signs if m is not None}
+    said = any(_A_MINUS.search(line[: p.start()]) for p in re.finditer(number, line, re.IGNORECASE))
+    if len(written) != 1 or (None in signs and not said):
+        return core
+    return written.pop() + core
 
 
 def _with_its_sign(core: str, text: str) -> str:
@@ -13471,20 +13546,76 @@ def aligned_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
     return lined if lined is not None else _word_table(block)
 
 
+_PHRASE_WORDS = frozenset(
+    "a an the this that these those next last our your my their its his her and or for of to in on at by with from "
+    "is are was were be will all every".split()
+)
+"""Words that join a phrase, not name a column: 'Opening hours this week', 'Class times for next term' are a title
+over lines, never a table's header of one name a word (audit 88g v15-v17)."""
+
+
 def _word_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
     """(header, rows) of a table whose header puts one blank between two of its names ('Pos Team    P  W  L  Pts',
-    audit 87 v14): read word by word, when the header has 4+ words and no digit and every line below has a digit and
-    exactly as many words (a two-word cell, 'Man Utd', makes it none: which column it fills is a guess)."""
+    audit 87 v14), when the header has 4+ words and no digit and every line below has a digit. Lined up by runs of
+    two or more blanks in the header and in every row, it is read by its gutters (`_gutter_table`), so a cell of
+    two words ('Aston Villa') is one cell (audit 88g v12); else word by word when every row has as many words.
+    With no such runs, only a header of names ('Name Age City Score', no word that joins a phrase, not a
+    sentence's capitals) over rows whose columns each hold one kind (all numbers or none) is read word by word: a
+    title over lines of as many words ('Opening hours this week' over 'Mon 9am to 5pm') is no table (v15-v17)."""
     header = block[0].split()
     if len(header) < 4 or any(ch.isdigit() for ch in block[0]) or any(not line.strip() for line in block):
         return None
     if any("|" in line or "\t" in line or not all(re.search(r"\w", w) for w in line.split()) for line in block):
         return None  # 'Name | Age | City': cells parted by a mark, whose rows are no word-by-word table ('|' a cell)
+    if any(not re.search(r"\d", line) or line.rstrip().endswith((".", "!", "?")) for line in block[1:]):
+        return None
     rows = [line.split() for line in block[1:]]
-    if any(len(row) != len(header) or not re.search(r"\d", " ".join(row)) for row in rows):
+    if all(re.search(r"\S {2,}\S", line) for line in block):
+        gutters = _gutter_table(block)
+        if gutters is not None:
+            return gutters
+        return (header, rows) if all(len(row) == len(header) for row in rows) else None
+    if any(len(row) != len(header) for row in rows):
         return None
-    if any(line.rstrip().endswith((".", "!", "?")) for line in block[1:]):
+    words = [w.lower() for w in header]
+    sentence_case = header[0][:1].isupper() and all(w.islower() for w in header[1:])
+    if sentence_case or any(w in _PHRASE_WORDS for w in words):
+        return None  # a title, not names
+    cells = [w.lower() for row in rows for w in row]
+    if any(cell in _PHRASE_WORDS for cell in cells):
+        return None  # '9am to 5pm': a phrase cut into columns
+    numbers = [[bool(re.match(r"[-−+]?\d", row[i])) for row in rows] for i in range(len(header))]
+    if any(len(set(column)) > 1 for column in numbers) or not any(all(column) for column in numbers):
+        return None  # a column of numbers and words: its cells are no one column's values
+    return header, rows
+
+
+def _gutter_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
+    """(header, rows) of a whitespace-aligned block cut at its gutters: the character positions blank in every
+    line. Each run of positions between gutters is a column, named by the header's text there; a cell of two words
+    one blank apart ('Leeds United') stays one cell. None when a column has no name in the header, fewer than 3
+    columns, a row fills fewer than 2, or a column's name of two words one blank apart sits over a cell with a
+    wider gap (two columns the rows do not part)."""
+    lines = [line.rstrip() for line in block]
+    width = max(len(line) for line in lines)
+    blank = [all(p >= len(line) or line[p] == " " for line in lines) for p in range(width)]
+    spans: list[tuple[int, int]] = []
+    for p in range(width):
+        if blank[p]:
+            continue
+        if spans and spans[-1][1] == p:
+            spans[-1] = (spans[-1][0], p + 1)
+        else:
+            spans.append((p, p + 1))
+    if len(spans) < 3:
         return None
+    table = [[line[a:b].strip() for a, b in spans] for line in lines]
+    header, rows = table[0], table[1:]
+    if any(not name for name in header) or any(sum(1 for cell in row if cell) < 2 for row in rows):
+        return None
+    for at, name in enumerate(header):
+        if " " in name and any(re.search(r" {2,}", row[at]) for row in rows):
+            return None
     return header, rows
 
 
@@ -14331,6 +14462,11 @@ def _guided_answer(
             # a record's other column (its key, "AD"): the column the question names answers, in the same row
             report.append(f"  the reading is not in the column the question asks for: that column's {cell!r}")
             span = cell
+        labelled = _amount_of_the_asked_label(span, unit["text"], query) if span is not None and check else None
+        if labelled is not None:
+            # "Tue: High -1°C, Low -6°C": the reading is another label's amount of the line (audit 88g v19)
+            report.append(f"  {span!r} is the amount of a label the question names less: {labelled or 'none'!r}")
+            span = labelled or None
         if span is not None and check is not None and not a_value_of_the_asked_column(state, query, span):
             report.append(f"  {span!r} is no value of the column the question names: no short answer")
             span = None
