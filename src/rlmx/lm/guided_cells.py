@@ -9594,8 +9594,8 @@ def _placed_rows(columns: list[str], rows: list[tuple[int, list[str]]]) -> list[
 
 
 _FINISHED_COUNT = re.compile(
-    r"(?i)^\s*how many (?P<noun>[a-z][\w-]*(?: [a-z0-9][\w-]*){0,2}) (?:(?P<done>finished|completed)|(?:took part|"
-    r"ran|raced|competed|entered|started|were there|are there|are listed|were listed))"
+    r"(?i)^\s*how many (?P<noun>[a-z][\w-]*(?: [a-z0-9][\w-]*){0,2}) (?:(?P<done>finished|completed)|(?P<started>"
+    r"took part|ran|raced|competed|started)|(?:entered|were there|are there|are listed|were listed))"
     r"(?P<rest>(?:\s+[\w'’-]+){0,3})\s*[?.!]*\s*$"
 )
 """'How many runners finished?', 'How many riders took part in the race?', 'How many women finished?'."""
@@ -9605,6 +9605,8 @@ _ENTRANT_NOUNS = _WHO_COLUMN | frozenset(
     "riders athletes players drivers swimmers cyclists horses teams crews boats walkers rowers skiers".split()
 )
 """Nouns a results table's every row is one of: a count of them counts the rows, no narrower set."""
+_NON_STARTER = re.compile(r"(?i)^\s*(?:dns|did\s+not\s+start|non-?starter|withdrawn|withdrew|wd|scr(?:atched)?)\s*$")
+"""A results table's place cell of an entrant who never started: no one who ran, raced or took part."""
 _SEX_OF = {
     **{stem(w): "F" for w in "f w female females woman women lady ladies girl girls".split()},
     **{stem(w): "M" for w in "m male males man men gentleman gentlemen boy boys".split()},
@@ -9650,9 +9652,10 @@ def finishers_count(state: dict[str, Any], query: str) -> str | None:
     """ "How many runners finished?" over a results table (`_placed_rows`): its rows with a place (a "DNF" row
     finished not); "How many took part?" its rows (audit 87c v05: NOT FOUND, as no row writes "runners"). A noun
     that names fewer than every row counts those it names (`_rows_of_noun`: "How many women finished?" the placed
-    rows whose `Sex` is F, "How many DNFs were there?" the rows placed 'DNF'; audit 88g v01-v03 counted every row).
-    None when a word of the noun is none the table's rows are, the question names more than the event
-    (`_EVENT_NOUNS`: a condition), or the text is no results table."""
+    rows whose `Sex` is F, "How many DNFs were there?" the rows placed 'DNF'; audit 88g v01-v03 counted every row);
+    one who took part (ran, started) is no row placed 'DNS' (`_NON_STARTER`). None when a word of the noun is none
+    the table's rows are, the question names more than the event (`_EVENT_NOUNS`: a condition), or the text is no
+    results table."""
     m = _FINISHED_COUNT.match(" ".join(query.split()))
     table = _column_text_rows(state) if m is not None else None
     if m is None or table is None:
@@ -9663,22 +9666,27 @@ def finishers_count(state: dict[str, Any], query: str) -> str | None:
     placed = _placed_rows(columns, rows)
     if placed is None:
         return None
+    done = bool(m.group("done")) or any(stem(w) == stem("finishers") for w in m.group("noun").split())
     chosen = {n for n, _ in rows}
+    if m.group("started"):  # "How many took part?": a 'DNS' row entered, and never started
+        place = next(i for i, column in enumerate(columns) if _RANK_COLUMN.match(column))
+        chosen = {n for n, cells in rows if place >= len(cells) or not _NON_STARTER.match(cells[place])}
     said = []
     for word in m.group("noun").split():
         read = _rows_of_noun(word, columns, rows)
         if read is None:
             return None  # "How many juniors finished?": a set the table's columns do not name
         at, value, lines = read
-        if at is not None and m.group("done") and _RANK_COLUMN.match(columns[at]):
+        if at is not None and done and _RANK_COLUMN.match(columns[at]):
             return None  # "How many DNFs finished?": the place column is what 'finished' reads
         chosen &= lines
         said += [f"{columns[at]} is {value}"] if at is not None else []
     whose = f" whose {' and '.join(said)}" if said else ""
-    if m.group("done"):
+    if done:  # "How many finishers were there?" is how many finished
         count = len([n for _, n, _ in placed if n in chosen])
         return f"{count:,}\nCounted: the rows of the results table with a place{whose} ({len(rows):,} rows)."
-    return f"{len(chosen):,}\nCounted: the rows of the results table{whose} ({len(rows):,} rows)."
+    started = " that started" if len(chosen) < len(rows) and m.group("started") else ""
+    return f"{len(chosen):,}\nCounted: the rows of the results table{whose}{started} ({len(rows):,} rows)."
 
 
 _LISTED_COUNT = re.compile(r"(?i)^\s*how many ([a-z][\w-]*)\b(?P<rest>(?:\s+[\w'’-]+){0,5})\s*[?.!]*\s*$")
@@ -10785,17 +10793,22 @@ _FIXTURES_TITLE = re.compile(
 
 
 _A_SCORE = re.compile(r"\b\d{1,3}\s*[-–:]\s*\d{1,3}\b")
+_KICK_OFF = re.compile(r"^\s*,?\s*(?:[01]?\d|2[0-3]):[0-5]\d\s*$")
+"""A 'score' that is as much a kick-off time ('19:45', '15:00')."""
 
 
-def _unplayed(result: re.Match[str], title: str) -> bool:
+def _unplayed(result: re.Match[str], title: str) -> bool | None:
     """Whether a `_RESULT_LINE` item names a match not played: one under a fixtures title (`_FIXTURES_TITLE`),
-    one whose note says so (`_UNPLAYED_NOTE`: postponed, abandoned, a walkover), or 'X v Y' with no score (a
-    fixture: only a score, or a verb such as 'beat', says it was played)."""
-    return bool(
-        _FIXTURES_TITLE.search(title)
-        or _UNPLAYED_NOTE.search(result.group("note") or "")
-        or (result.group("against") and not result.group("score") and not _A_SCORE.search(result.group("note") or ""))
-    )
+    one whose note says so (`_UNPLAYED_NOTE`: postponed, a walkover), or 'X v Y' with no score (a fixture: only a
+    score, or a verb such as 'beat', says it was played). None when it cannot be told: a score with such a note
+    ('2-1 (abandoned)': played in part, or awarded) or one written as a time ('Ajax v Porto 19:45')."""
+    if _FIXTURES_TITLE.search(title):
+        return True
+    note = result.group("note") or ""
+    score = result.group("score") or ""
+    if (score or _A_SCORE.search(note)) and (_UNPLAYED_NOTE.search(note) or _KICK_OFF.match(score)):
+        return None
+    return bool(_UNPLAYED_NOTE.search(note) or (result.group("against") and not score and not _A_SCORE.search(note)))
 
 
 _TEAM_WORDS = frozenset(
@@ -10839,7 +10852,10 @@ def result_sides_count(state: dict[str, Any], query: str) -> str | None:
         result = _RESULT_LINE.match(line)
         if result is None:
             return None
-        if _unplayed(result, title):
+        played = _unplayed(result, title)
+        if played is None:
+            return None  # "Ajax v Porto 19:45": a result or a kick-off time
+        if played:
             unplayed.append(_BULLET.sub("", line).strip())
         else:
             results.append(result)
