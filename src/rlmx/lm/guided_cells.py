@@ -5986,12 +5986,20 @@ def _singular_phrase(text: str) -> str:
     return " ".join(words)
 
 
+_MARK_ENDS = re.compile(r"(?i)\s*(?:$|[.;,:!(\[]|(?:by|to|with|without|for|from|of|on|in|via|under|at|as)\b)")
+"""What follows a change item's mark when the item is the mark ('Team upload.', 'Non-maintainer upload by the
+Security Team', 'Non-maintainer upload; fix FTBFS'), not a sentence about such uploads ('Non-maintainer upload
+acknowledged', 'Team uploads are welcome now')."""
+
+
 def marked_entries_count(state: dict[str, Any], query: str) -> str | None:
     """How many entries of the one Debian changelog a change item marks as what the question names: the items that
-    open with the phrase ("* Non-maintainer upload.", "* Team upload.", "* Non-maintainer upload by the Security
-    Team."), each entry once (audit 87 v08: 'How many entries are non-maintainer uploads?' was NOT FOUND). None
-    when the question is no such count, no item opens so, or an item of another entry writes the phrase elsewhere
-    in it (whether that entry is one is a guess): a count is exact or absent."""
+    are the phrase ("* Non-maintainer upload.", "* Team upload.", "* Non-maintainer upload by the Security
+    Team.", `_MARK_ENDS`), each entry once (audit 87 v08: 'How many entries are non-maintainer uploads?' was NOT
+    FOUND). An item that opens with the phrase but says something of it ("* Non-maintainer upload acknowledged",
+    "* Team uploads are welcome now") is no mark but a mention (audit 88g v06/v07 counted it). None when the
+    question is no such count, no item is the mark, or an item of another entry mentions the phrase (whether that
+    entry is one is a guess): a count is exact or absent."""
     m = _ASKS_MARKED_ENTRIES.match(" ".join(query.split()))
     if m is None or unmodelled(query):
         return None
@@ -6004,8 +6012,12 @@ def marked_entries_count(state: dict[str, Any], query: str) -> str | None:
     for unit in state["units"]:
         if unit["kind"] != "paragraph" or unit.get("upload") or unit["source"] != entries[0]["source"]:
             continue
-        said = " ".join(_WORD.findall(_BULLET.sub("", unit["text"]).lower()))
-        if _singular_phrase(" ".join(said.split()[: len(mark.split())])) == mark:
+        item = _BULLET.sub("", unit["text"])
+        said = " ".join(_WORD.findall(item.lower()))
+        opening = list(itertools.islice(_WORD.finditer(item), len(mark.split())))
+        if _singular_phrase(" ".join(said.split()[: len(mark.split())])) == mark and _MARK_ENDS.match(
+            item[opening[-1].end() :]
+        ):
             if unit["name"] in marked and m.group("named"):
                 return None  # "How many bug fixes were made?" over two in one entry: the items, not the entries
             marked.setdefault(unit["name"], unit)
@@ -9088,13 +9100,19 @@ def _items_below(lines: list[str], number: int) -> list[str]:
 def _titled_list(lines: list[str], place: set[str]) -> tuple[int, list[str]] | None:
     """(line number, items) of the one list right below a title whose words are `place`'s (stems), or that names
     steps as `place` does (`_STEPS`: 'Method' for "steps"): 'Method' over '1. Heat the oil...', '<h2>Line-up</h2>'
-    over '<li>...' items. None when no title or several fit."""
+    over '<li>...' items. A list item is the title only of items indented deeper below it: over its siblings it
+    is one of them (a changelog's '* Team upload.' over '* Bump Standards-Version.', audit 88g v07). None when no
+    title or several fit."""
     found = []
     for n, line in enumerate(lines, 1):
         title = _TITLE_MARKUP.match(line)
         words = {stem(w) for w in _WORD.findall(title.group(1).lower())} if title and len(line) <= 60 else set()
         if words and (words == place or (_label_kind(words) == _label_kind(place) == _STEPS)):
             items = _items_below(lines, n)
+            own = _ITEM_BULLET.match(line) or _LI_ITEM.match(line)
+            below = next((_ITEM_BULLET.match(x) or _LI_ITEM.match(x) for x in lines[n:] if x.strip()), None)
+            if own is not None and (below is None or len(below.group(1)) <= len(own.group(1))):
+                continue
             if items:
                 found.append((n, items))
     return found[0] if len(found) == 1 else None
@@ -9673,16 +9691,68 @@ def _placed_rows(columns: list[str], rows: list[tuple[int, list[str]]]) -> list[
 
 
 _FINISHED_COUNT = re.compile(
-    r"(?i)^\s*how many ([a-z][\w-]*) (?:(?P<done>finished|completed)|(?:took part|ran|raced|competed|entered|"
-    r"started|were there|are there|are listed|were listed))(?P<rest>(?:\s+[\w'’-]+){0,3})\s*[?.!]*\s*$"
+    r"(?i)^\s*how many (?P<noun>[a-z][\w-]*(?: [a-z0-9][\w-]*){0,2}) (?:(?P<done>finished|completed)|(?P<started>"
+    r"took part|ran|raced|competed|started)|(?:entered|were there|are there|are listed|were listed))"
+    r"(?P<rest>(?:\s+[\w'’-]+){0,3})\s*[?.!]*\s*$"
 )
-"""'How many runners finished?', 'How many riders took part in the race?'."""
+"""'How many runners finished?', 'How many riders took part in the race?', 'How many women finished?'."""
+_ENTRANT_NOUNS = _WHO_COLUMN | frozenset(
+    stem(w)
+    for w in "people persons entrants participants competitors contestants finishers starters racers runners "
+    "riders athletes players drivers swimmers cyclists horses teams crews boats walkers rowers skiers".split()
+)
+"""Nouns a results table's every row is one of: a count of them counts the rows, no narrower set."""
+_NON_STARTER = re.compile(r"(?i)^\s*(?:dns|did\s+not\s+start|non-?starter|withdrawn|withdrew|wd|scr(?:atched)?)\s*$")
+"""A results table's place cell of an entrant who never started: no one who ran, raced or took part."""
+_SEX_OF = {
+    **{stem(w): "F" for w in "f w female females woman women lady ladies girl girls".split()},
+    **{stem(w): "M" for w in "m male males man men gentleman gentlemen boy boys".split()},
+}
+"""A sex a question's noun ('women') or a table's cell ('F', 'Female') names."""
+
+
+def _rows_of_noun(
+    word: str, columns: list[str], rows: list[tuple[int, list[str]]]
+) -> tuple[int | None, str, set[int]] | None:
+    """(the column read, its cell, the line numbers of the rows named) for one word of a count's noun over a
+    results table: a value of one column ('DNFs' the rows whose `Pos` is 'DNF'), a sex over the one column of
+    sexes ('women' the rows whose `Sex` is 'F'), or every row (column None) for a noun every row is
+    (`_ENTRANT_NOUNS`: 'runners'). None when the word is none of these, or a value of two columns (which one is
+    meant is a guess)."""
+    key = stem(word.lower())
+    named = {i: {n for n, cells in rows if i < len(cells) and _keys(cells[i]) == key} for i in range(len(columns))}
+    named = {i: lines for i, lines in named.items() if lines}
+    if len(named) > 1:
+        return None
+    if named:
+        at, lines = next(iter(named.items()))
+        return at, next(cells[at].strip() for n, cells in rows if n in lines), lines
+    if key in _SEX_OF:
+        sexes = []
+        for i, column in enumerate(columns):
+            read = [_SEX_OF.get(stem(cells[i].strip().lower())) for _, cells in rows if i < len(cells) and cells[i]]
+            if read and all(read) and (len(set(read)) == 2 or _keys(column) in ("sex", "gender")):
+                sexes.append(i)  # a column of sexes only: a size column of 'M' and 'L' is none
+        if len(sexes) != 1:
+            return None  # no column of sexes ('M40', 'SF' categories name age too), or two
+        at = sexes[0]
+        lines = {
+            n for n, cells in rows if at < len(cells) and _SEX_OF.get(stem(cells[at].strip().lower())) == _SEX_OF[key]
+        }
+        return at, f"{_SEX_OF[key]} ({word})", lines
+    if key in _ENTRANT_NOUNS:
+        return None, "", {n for n, _ in rows}
+    return None
 
 
 def finishers_count(state: dict[str, Any], query: str) -> str | None:
     """ "How many runners finished?" over a results table (`_placed_rows`): its rows with a place (a "DNF" row
-    finished not); "How many took part?" its rows (audit 87c v05: NOT FOUND, as no row writes "runners"). None
-    when the question names more than the event (`_EVENT_NOUNS`: a condition) or the text is no results table."""
+    finished not); "How many took part?" its rows (audit 87c v05: NOT FOUND, as no row writes "runners"). A noun
+    that names fewer than every row counts those it names (`_rows_of_noun`: "How many women finished?" the placed
+    rows whose `Sex` is F, "How many DNFs were there?" the rows placed 'DNF'; audit 88g v01-v03 counted every row);
+    one who took part (ran, started) is no row placed 'DNS' (`_NON_STARTER`). None when a word of the noun is none
+    the table's rows are, the question names more than the event (`_EVENT_NOUNS`: a condition), or the text is no
+    results table."""
     m = _FINISHED_COUNT.match(" ".join(query.split()))
     table = _column_text_rows(state) if m is not None else None
     if m is None or table is None:
@@ -9693,9 +9763,27 @@ def finishers_count(state: dict[str, Any], query: str) -> str | None:
     placed = _placed_rows(columns, rows)
     if placed is None:
         return None
-    if m.group("done"):
-        return f"{len(placed):,}\nCounted: the rows of the results table with a place ({len(rows):,} rows)."
-    return f"{len(rows):,}\nCounted: the rows of the results table."
+    done = bool(m.group("done")) or any(stem(w) == stem("finishers") for w in m.group("noun").split())
+    chosen = {n for n, _ in rows}
+    if m.group("started"):  # "How many took part?": a 'DNS' row entered, and never started
+        place = next(i for i, column in enumerate(columns) if _RANK_COLUMN.match(column))
+        chosen = {n for n, cells in rows if place >= len(cells) or not _NON_STARTER.match(cells[place])}
+    said = []
+    for word in m.group("noun").split():
+        read = _rows_of_noun(word, columns, rows)
+        if read is None:
+            return None  # "How many juniors finished?": a set the table's columns do not name
+        at, value, lines = read
+        if at is not None and done and _RANK_COLUMN.match(columns[at]):
+            return None  # "How many DNFs finished?": the place column is what 'finished' reads
+        chosen &= lines
+        said += [f"{columns[at]} is {value}"] if at is not None else []
+    whose = f" whose {' and '.join(said)}" if said else ""
+    if done:  # "How many finishers were there?" is how many finished
+        count = len([n for _, n, _ in placed if n in chosen])
+        return f"{count:,}\nCounted: the rows of the results table with a place{whose} ({len(rows):,} rows)."
+    started = " that started" if len(chosen) < len(rows) and m.group("started") else ""
+    return f"{len(chosen):,}\nCounted: the rows of the results table{whose}{started} ({len(rows):,} rows)."
 
 
 _LISTED_COUNT = re.compile(r"(?i)^\s*how many ([a-z][\w-]*)\b(?P<rest>(?:\s+[\w'’-]+){0,5})\s*[?.!]*\s*$")
@@ -10824,10 +10912,40 @@ _ASKS_PLAYER_COUNT = re.compile(
 _SIDE = r"[A-Z][\w'.&-]*(?:\s+(?:[A-Z][\w'.&-]*|of|de|van|von|da|al))*"
 _RESULT_LINE = re.compile(
     rf"^\s*(?:[-*•+]|\d{{1,3}}[.)])\s+(?P<a>{_SIDE})\s+(?:beat|beats|defeated|defeats|def\.|bt|drew\s+with|lost\s+to"
-    rf"|v|vs\.?|versus)\s+(?P<b>{_SIDE})(?:\s*,?\s*\d{{1,3}}\s*[-–:]\s*\d{{1,3}}(?:\s*[-–:,]\s*\d{{1,3}}){{0,4}})?"
-    r"(?:\s*\([^()]*\))?\s*\.?\s*$"
+    rf"|(?P<against>v|vs\.?|versus))\s+(?P<b>{_SIDE})"
+    rf"(?P<score>\s*,?\s*\d{{1,3}}\s*[-–:]\s*\d{{1,3}}(?:\s*[-–:,]\s*\d{{1,3}}){{0,4}})?"
+    r"(?:\s*\((?P<note>[^()]*)\))?\s*\.?\s*$"
 )
-"""A list item that gives one match's result: '- Tom Okafor beat Liam Reyes 3-1', '1. Ajax v Porto 2-2 (a.e.t.)'."""
+"""A list item that gives one match's result: '- Tom Okafor beat Liam Reyes 3-1', '1. Ajax v Porto 2-2 (a.e.t.)';
+or names one unplayed ('- Ajax v Celtic' with no score, '- Benfica v Roma (postponed)': `_unplayed`)."""
+_UNPLAYED_NOTE = re.compile(
+    r"(?i)\b(?:postponed|cancell?ed|called\s+off|abandoned|void|rescheduled|re-arranged|rearranged|deferred|"
+    r"suspended|not\s+played|unplayed|tb[acd]|w/o|walk-?over|forfeit(?:ed)?|scratched|to\s+be\s+played)\b"
+)
+"""A result's note that says the match was not (fully) played: '(postponed, rain)', '(walkover)'."""
+_FIXTURES_TITLE = re.compile(
+    r"(?i)\b(?:fixtures?|upcoming|next|schedule[sd]?|coming\s+up|to\s+(?:play|come)|future|forthcoming)\b"
+)
+"""A title over a list of matches still to be played ('Fixtures (next week)', 'Upcoming'): no results."""
+
+
+_A_SCORE = re.compile(r"\b\d{1,3}\s*[-–:]\s*\d{1,3}\b")
+_KICK_OFF = re.compile(r"^\s*,?\s*(?:[01]?\d|2[0-3]):[0-5]\d\s*$")
+"""A 'score' that is as much a kick-off time ('19:45', '15:00')."""
+
+
+def _unplayed(result: re.Match[str], title: str) -> bool | None:
+    """Whether a `_RESULT_LINE` item names a match not played: one under a fixtures title (`_FIXTURES_TITLE`),
+    one whose note says so (`_UNPLAYED_NOTE`: postponed, a walkover), or 'X v Y' with no score (a fixture: only a
+    score, or a verb such as 'beat', says it was played). None when it cannot be told: a score with such a note
+    ('2-1 (abandoned)': played in part, or awarded) or one written as a time ('Ajax v Porto 19:45')."""
+    if _FIXTURES_TITLE.search(title):
+        return True
+    note = result.group("note") or ""
+    score = result.group("score") or ""
+    if (score or _A_SCORE.search(note)) and (_UNPLAYED_NOTE.search(note) or _KICK_OFF.match(score)):
+        return None
+    return bool(_UNPLAYED_NOTE.search(note) or (result.group("against") and not score and not _A_SCORE.search(note)))
 
 
 _TEAM_WORDS = frozenset(
@@ -10850,16 +10968,35 @@ def _a_person_side(side: str) -> bool:
 
 def result_sides_count(state: dict[str, Any], query: str) -> str | None:
     """How many players (teams) took part, by the one text whose every list item is a match result ('- Dev Patel
-    beat Chris Lang 3-0', `_RESULT_LINE`): the distinct names on the two sides of those items, each once, as
-    written (audit 87c v09: 'How many players took part?' over a bracket was NOT FOUND). An umpire or a prize
-    winner named in prose is no side. None when the question is no such count, fewer than two results are
-    listed, or a list item is something else (a bye, a withdrawal: who else took part is not written so)."""
+    beat Chris Lang 3-0', `_RESULT_LINE`): the distinct names on the two sides of those items played, each once,
+    as written (audit 87c v09: 'How many players took part?' over a bracket was NOT FOUND). An umpire or a prize
+    winner named in prose is no side, nor a side only of a match not played (`_unplayed`: next week's fixtures, a
+    postponed match; audit 88g v08-v10 counted them). None when the question is no such count, fewer than two
+    results are listed, or a list item is something else (a bye, a withdrawal: who else took part is not written
+    so)."""
     texts = _plain_texts(state)
     if _ASKS_PLAYER_COUNT.match(" ".join(query.split())) is None or len(texts) != 1:
         return None
-    items = [line for line in texts[0].split("\n") if _BULLET.match(line)]
-    results = [r for r in (_RESULT_LINE.match(line) for line in items) if r is not None]
-    if len(items) < 2 or len(results) != len(items):
+    title = ""
+    items = 0
+    results: list[re.Match[str]] = []
+    unplayed: list[str] = []
+    for line in texts[0].split("\n"):
+        if not _BULLET.match(line):
+            title = line if line.strip() else title  # the title (or prose line) the items below stand under
+            continue
+        items += 1
+        result = _RESULT_LINE.match(line)
+        if result is None:
+            return None
+        played = _unplayed(result, title)
+        if played is None:
+            return None  # "Ajax v Porto 19:45": a result or a kick-off time
+        if played:
+            unplayed.append(_BULLET.sub("", line).strip())
+        else:
+            results.append(result)
+    if len(results) < 2:
         return None
     sides: dict[str, str] = {}
     for result in results:
@@ -10869,9 +11006,10 @@ def result_sides_count(state: dict[str, Any], query: str) -> str | None:
     if persons and not all(_a_person_side(side) for side in sides.values()):
         return None  # "Arsenal beat Chelsea 2-1": each side is a team, and how many players it fielded is not written
     shown = _joined(list(sides.values())[:30])
+    aside = f"; {len(unplayed):,} not played aside: {_joined(unplayed[:10])}" if unplayed else ""
     return (
-        f"{len(sides):,}\nCounted: the distinct names on either side of the {len(items):,} results listed, each "
-        f"once as written: {shown}."
+        f"{len(sides):,}\nCounted: the distinct names on either side of the {len(results):,} results listed, each "
+        f"once as written: {shown}{aside}."
     )
 
 
