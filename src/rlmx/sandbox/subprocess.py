@@ -264,6 +264,7 @@ def _watch_usage(
     children: tuple[Callable[[], list[int]], int] = (list, 0),
     lockers: Callable[[], list[int]] = list,
     mounts: Callable[[], list[str]] = list,
+    reports: harden.MemoryReports | None = None,
 ) -> None:
     """The usage watcher's thread: every _DISK_POLL seconds until `stop`, what the worker has written (`worker()`
     gives its pid, for the files without a name it and its children hold open or map (`mapped`: the record of
@@ -308,6 +309,8 @@ def _watch_usage(
                 breach = ("disk", used, pid) if used > disk_limit else breach
                 if not breach[1] and walk.unmeasured:  # what cannot be measured is not taken for nothing (V08)
                     breach = (f"unmeasured:{walk.unmeasured}", max(used, 1), pid)
+            if reports is not None:  # every poll: a queue left full would refuse the reports of children forked later
+                reports.drain()
             if not breach[1] and time.monotonic() >= locks_due:
                 # File locks' kernel memory, which no process's memory shows and Linux does not limit (audit 83 V06:
                 # 1.08 M fcntl locks pinned 201 MB); ~1.6 us a lock to count, so paced as the disk scan is
@@ -315,7 +318,7 @@ def _watch_usage(
                 breach = ("locks", *harden.trees_locks_over(lockers(), harden.locks_bound(memory_limit)))
                 locks_due = began + 10 * (time.monotonic() - began)
             if not breach[1]:
-                breach = ("memory", *harden.trees_memory_over(workers(), memory_limit))
+                breach = ("memory", *harden.trees_memory_over(workers(), memory_limit, reports))
             if not breach[1] and children[1]:
                 breach = ("processes", *harden.trees_tasks_over(children[0](), children[1]))
         except Exception:  # a poll that failed (a worker or folder gone mid-read as the run ends) is polled again:
@@ -576,6 +579,9 @@ class SubprocessSandbox:
         """Stops the usage watcher's current thread (`_watch_usage`)."""
         self._abandoned: _Abandoned | None = None
         """A cell its caller gave up on (a cancelled question), interrupted and not yet seen to end."""
+        self._reports: harden.MemoryReports | None = None
+        """Where the processes of a host that may not read their /proc send their own smaps_rollup (the zygote's
+        owner binds it in the run dir; its child RLMs' workers, forked from the same zygote, send there too)."""
 
     # --- what a launcher overrides ---------------------------------------------------------------------------
     def command(self, mode: str, fd: int) -> list[str]:
@@ -826,6 +832,8 @@ class SubprocessSandbox:
         try:
             for sub in ("ctx", "work", "sbx", "tmp"):
                 (self._dir / sub).mkdir()
+            if not rundir.host_reads_workers():  # the memory watcher reads Pss through what each process sends
+                self._reports = harden.MemoryReports.open(str(self._dir / "memory.sock"))
             self._context_bytes = sum(c.nbytes for c in contexts)
             # The files are written on a thread while the worker's interpreter starts: it needs them only
             # once it has started, and the event loop stays free (the first LM call is in flight meanwhile).
@@ -856,6 +864,9 @@ class SubprocessSandbox:
                 shutil.copyfile(PACKAGE_DIR / name, self._dir / "sbx" / name)
         if not self.separate_uid:
             return
+        if self._reports is not None:  # the worker's uid sends to it (a root host without CAP_SYS_PTRACE)
+            os.chown(self._reports.path, 0, self.uid)
+            os.chmod(self._reports.path, 0o660)
         for path in (self._dir, self._dir / "sbx", self._dir / "ctx"):
             os.chown(path, 0, self.uid)
             path.chmod(0o750)
@@ -1023,9 +1034,10 @@ class SubprocessSandbox:
             # One record for every watcher thread: a restarted worker is told by its pid (`MappedFiles.total`), and a
             # baseline taken again after another REPL's breach would take in what this worker holds
             lockers: Callable[[], list[int]] = self._running_pids if self._owns_zygote else list
+            reports = self._reports if self._owns_zygote else None
             watching = (
                 *(folders, uid, self._worker_pid, workers, limits, stop, over, mapped, children, lockers),
-                self.disk_mounts,
+                *(self.disk_mounts, reports),
             )
             threading.Thread(target=_watch_usage, args=watching, name="rlmx-usage-watch", daemon=True).start()
             try:
@@ -1097,6 +1109,7 @@ class SubprocessSandbox:
             "max_frame": self.max_frame_bytes,
             "max_batch": self.call_caps.max_calls_per_cell,
             "answer": self._answer,
+            "memory_reports": self._reports.path if self._reports is not None else "",
         }
 
     async def _init_after(self, contexts_written: Callable[[], Awaitable[None]]) -> dict[str, Any]:
@@ -1288,6 +1301,9 @@ class SubprocessSandbox:
         context files' descriptors go. `swept`: this sandbox's uid was swept already (`harden.kill_uid`)."""
         self._end_now()
         self._leave_family()
+        if self._reports is not None and self._owns_zygote:
+            self._reports.close()  # under the watcher thread's lock: never a descriptor mid-read
+        self._reports = None
         if self._owns_zygote and self.separate_uid and self.fresh_uid:
             if not swept:
                 harden.kill_uid(self.uid)  # anything that escaped the process tree: the uid is this run's alone
