@@ -137,9 +137,8 @@ def test_children_rewriting_the_pages_they_shared_are_stopped_without_root() -> 
 
 # --- the host's end: only a process's own smaps_rollup is read ------------------------------------------------
 @pytest.fixture
-def reports(tmp_path: Path) -> Iterator[harden.MemoryReports]:
-    opened = harden.MemoryReports.open(str(tmp_path / "memory.sock"))
-    assert opened is not None
+def reports() -> Iterator[harden.MemoryReports]:
+    opened = harden.MemoryReports()
     yield opened
     opened.close()
 
@@ -156,8 +155,7 @@ def _child(reports: harden.MemoryReports, send: str) -> int:
     if pid == 0:
         code = 0
         try:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            sock.connect(reports.path)
+            sock = socket.socket(fileno=reports.worker_fd)  # the worker's end, inherited
             fd = {
                 "own": lambda: os.open("/proc/self/smaps_rollup", os.O_RDONLY),
                 "exec": lambda: os.open("/proc/self/smaps_rollup", os.O_RDONLY),
@@ -200,6 +198,21 @@ def test_a_processs_own_descriptor_reads_its_pss(reports: harden.MemoryReports) 
         os.kill(pid, 9)
         os.waitpid(pid, 0)
     assert reports.proportional(pid) is None  # ended: its descriptor reads nothing, and is let go
+    assert harden._reports_held == [0]
+
+
+def test_the_descriptors_held_leave_the_host_most_of_its_open_files_limit(
+    reports: harden.MemoryReports, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(harden, "REPORTS_HELD_SHARE", 1 << 30)  # room for none: every process by its resident size
+    pid = _child(reports, "own")
+    try:
+        reports.drain()
+        assert reports.proportional(pid) is None
+        assert harden._reports_held == [0]
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
 
 
 def test_the_worker_side_sends_its_own_and_its_forked_childrens(reports: harden.MemoryReports) -> None:
@@ -207,7 +220,7 @@ def test_the_worker_side_sends_its_own_and_its_forked_childrens(reports: harden.
         f"""
         import os, sys, time
         from rlmx.sandbox import harden
-        assert harden.connect_memory_reports({reports.path!r})
+        assert harden.connect_memory_reports({reports.worker_fd})
         os.register_at_fork(after_in_child=harden.report_own_memory)
         harden.report_own_memory()
         pid = os.fork()
@@ -219,7 +232,9 @@ def test_the_worker_side_sends_its_own_and_its_forked_childrens(reports: harden.
         """
     )
     env = {**os.environ, "PYTHONPATH": SRC}
-    worker = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env, pass_fds=(reports.worker_fd,)
+    )
     child = 0
     try:
         assert worker.stdout is not None

@@ -24,6 +24,7 @@ x86_64 syscall numbers; on any other architecture `seccomp_supported()` is False
 from __future__ import annotations
 
 import _socket
+import _thread
 import ctypes
 import errno
 import os
@@ -337,32 +338,39 @@ def trees_memory_over(pids: Sequence[int], limit: int, reports: MemoryReports | 
 # CAP_SYS_PTRACE (a non-root host, Docker's default capabilities) may not open their smaps_rollup, and a sum of
 # resident sizes counts each page a forked child shares with its parent once per process: 250 MB and three idle
 # children read as 1 GB (audit 88x). Each process may open its own, and the kernel checks access at open time
-# only: the descriptor, passed to the host over a datagram socket (SCM_RIGHTS, with the sender's pid as the kernel
-# vouches for it, SCM_CREDENTIALS), reads the kernel's own Pss for that process. Nothing the sender says is taken
-# on trust: the host keeps a descriptor only when it names the sender's own smaps_rollup on the /proc the sender
-# sees (its pid in its own namespace, that mount's device), the process is the one that sent it (start time), and
-# it has not called exec since its fork (which would leave the descriptor on its old memory). A process that sent
-# nothing, or whose report is refused (a fork not made through Python's os.fork, an exec'd program, a single
-# worker the host started without a zygote, a report lost), counts by its resident size, as before.
+# only: the descriptor, passed to the host over a datagram socketpair whose other end the worker inherits
+# (SCM_RIGHTS, with the sender's pid as the kernel vouches for it, SCM_CREDENTIALS), reads the kernel's own Pss for
+# that process. A socketpair, not a bound socket: a bound one queues 10 datagrams (net.unix.max_dgram_qlen), and
+# a fork pool of 16 lost reports; a pair's queue is bounded by its send buffer alone (hundreds). Nothing the
+# sender says is taken on trust: the host keeps a descriptor only when it names the sender's own smaps_rollup on
+# the /proc the sender sees (its pid in its own namespace, that mount's device), the process is the one that sent
+# it (start time), and it has not called exec since its fork (which would leave the descriptor on its old memory).
+# A process that sent nothing, or whose report is refused (a fork not made through Python's os.fork, an exec'd
+# program, a single worker the host started itself outside a pid namespace, a report lost), counts by its
+# resident size, as before.
 _report_socket: Any = None
 _REPORT_CREDENTIALS = struct.Struct("iII")  # struct ucred: pid, uid, gid
 _REPORT_FD = struct.Struct("i")
-REPORTS_HELD_MOST = 256
-"""The most report descriptors the host keeps (one per process); more count by their resident size."""
+REPORTS_HELD_SHARE = 4
+"""The report descriptors every run of a host keeps together (one per process) are at most this share of its
+open-files limit (256 of the usual 1,024): a server's runs, cells forking hundreds each, must leave the host room
+for its own files and sockets. More processes count by their resident size."""
+_reports_held = [0]
+"""Report descriptors held now, by every MemoryReports of this process (under `_reports_count_lock`)."""
+_reports_count_lock = _thread.allocate_lock()
 REPORTS_DRAINED_MOST = 512
 """The most reports read in one drain (a poll), so a process sending without end cannot hold the watcher."""
 
 
-def connect_memory_reports(path: str) -> bool:
-    """In the worker (or zygote), before hardening (a filter may deny socket()): connect a datagram socket to the
-    host's report socket at `path`; every process forked from this one inherits it. False where it cannot."""
+def connect_memory_reports(fd: int) -> bool:
+    """In the worker (or zygote): take the report socket the host passed as `fd`; every process forked from this one
+    inherits it, and no program one of them runs (close-on-exec). False where it is no socket."""
     global _report_socket
     try:
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
-        sock.connect(path)
-    except OSError:
+        os.set_inheritable(fd, False)
+        _report_socket = _socket.socket(fileno=fd)
+    except (OSError, ValueError):
         return False
-    _report_socket = sock
     return True
 
 
@@ -423,32 +431,22 @@ def _proc_device(pid: int) -> int | None:
 
 
 class MemoryReports:
-    """The host's end: a datagram socket at a path in the run dir, and the verified descriptors it received, one
-    per process (host pid -> descriptor, start time, whether verified). Used from the usage watcher's thread; the
-    lock keeps `close` (from the event loop) from closing a descriptor mid-read."""
+    """The host's end of a datagram socketpair (`worker_fd`, the other end, is passed to each zygote or single
+    worker it starts), and the verified descriptors it received, one per process (host pid -> descriptor, start
+    time, whether verified). Used from the usage watcher's thread; the lock keeps `close` (from the event loop) from
+    closing a descriptor mid-read."""
 
-    def __init__(self, sock: Any, path: str) -> None:
+    def __init__(self) -> None:
         import threading  # here, not at the top: the worker imports this module and never needs it
 
-        self.path = path
-        self._sock = sock
+        host, self._worker_end = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_DGRAM)
+        host.setsockopt(_socket.SOL_SOCKET, _socket.SO_PASSCRED, 1)
+        host.setblocking(False)
+        self._sock: Any = host  # None once closed
+        self.worker_fd = self._worker_end.fileno()
         self._held: dict[int, tuple[int, str, bool]] = {}
         self._lock = threading.Lock()
         self._pruned = 0.0
-
-    @classmethod
-    def open(cls, path: str) -> MemoryReports | None:
-        """Bind the report socket at `path` (mode 0600); None where it cannot be (a path over the 107-byte limit)."""
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
-        try:
-            sock.bind(path)
-            os.chmod(path, 0o600)
-            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_PASSCRED, 1)
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            return None
-        return cls(sock, path)
 
     def drain(self) -> None:
         """Take the reports waiting (at most REPORTS_DRAINED_MOST): each keeps at most one descriptor, its
@@ -475,17 +473,20 @@ class MemoryReports:
                     self._take(sender, fds[0])
             if time.monotonic() - self._pruned > 1.0:
                 self._pruned = time.monotonic()
-                for pid, (fd, started, _) in list(self._held.items()):
+                for pid, (_, started, _) in list(self._held.items()):
                     if _unexeced(pid) != started:
-                        del self._held[pid]
-                        os.close(fd)
+                        self._forget(pid)
 
     def _take(self, sender: int, fd: int) -> None:
         started = _unexeced(sender) if sender > 0 else ""
-        old = self._held.pop(sender, None) if started else None
-        if old is not None:
-            os.close(old[0])
-        if not started or len(self._held) >= REPORTS_HELD_MOST:
+        if started:
+            self._forget(sender)  # an older report of the same process
+        with _reports_count_lock:
+            soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+            room = _reports_held[0] < (soft if soft >= 0 else 1 << 20) // REPORTS_HELD_SHARE
+            if started and room:
+                _reports_held[0] += 1
+        if not started or not room:
             os.close(fd)
             return
         self._held[sender] = (fd, started, False)  # verified when first read (`proportional`)
@@ -528,19 +529,17 @@ class MemoryReports:
         held = self._held.pop(pid, None)
         if held is not None:
             os.close(held[0])
+            with _reports_count_lock:
+                _reports_held[0] -= 1
 
     def close(self) -> None:
         with self._lock:
             sock, self._sock = self._sock, None
             if sock is not None:
                 sock.close()
-            for fd, _, _ in self._held.values():
-                os.close(fd)
-            self._held.clear()
-        try:
-            os.unlink(self.path)
-        except OSError:
-            pass
+                self._worker_end.close()
+            for pid in list(self._held):
+                self._forget(pid)
 
 
 LOCK_BYTES = 256

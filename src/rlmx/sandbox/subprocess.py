@@ -485,6 +485,9 @@ class SubprocessSandbox:
     same_pid_namespace = True
     chooses_uid = True
     """Whether this launcher picks the worker's uid on a root host (a container picks its own)."""
+    passes_memory_reports = True
+    """Whether its zygote or single worker inherits the memory report socket (`harden.MemoryReports`), which a host
+    that may not read its workers' /proc reads their Pss through."""
 
     def __init__(
         self,
@@ -832,8 +835,8 @@ class SubprocessSandbox:
         try:
             for sub in ("ctx", "work", "sbx", "tmp"):
                 (self._dir / sub).mkdir()
-            if not rundir.host_reads_workers():  # the memory watcher reads Pss through what each process sends
-                self._reports = harden.MemoryReports.open(str(self._dir / "memory.sock"))
+            if self.passes_memory_reports and not rundir.host_reads_workers():
+                self._reports = harden.MemoryReports()  # the memory watcher reads Pss through what each process sends
             self._context_bytes = sum(c.nbytes for c in contexts)
             # The files are written on a thread while the worker's interpreter starts: it needs them only
             # once it has started, and the event loop stays free (the first LM call is in flight meanwhile).
@@ -864,9 +867,6 @@ class SubprocessSandbox:
                 shutil.copyfile(PACKAGE_DIR / name, self._dir / "sbx" / name)
         if not self.separate_uid:
             return
-        if self._reports is not None:  # the worker's uid sends to it (a root host without CAP_SYS_PTRACE)
-            os.chown(self._reports.path, 0, self.uid)
-            os.chmod(self._reports.path, 0o660)
         for path in (self._dir, self._dir / "sbx", self._dir / "ctx"):
             os.chown(path, 0, self.uid)
             path.chmod(0o750)
@@ -1109,7 +1109,7 @@ class SubprocessSandbox:
             "max_frame": self.max_frame_bytes,
             "max_batch": self.call_caps.max_calls_per_cell,
             "answer": self._answer,
-            "memory_reports": self._reports.path if self._reports is not None else "",
+            "memory_reports": self._reports.worker_fd if self._reports is not None else -1,
         }
 
     async def _init_after(self, contexts_written: Callable[[], Awaitable[None]]) -> dict[str, Any]:
@@ -1171,7 +1171,9 @@ class SubprocessSandbox:
         host_end, worker_end = socket.socketpair()
         try:
             argv = self.command("serve", worker_end.fileno())
-            process = await start_process(argv, pass_fd=worker_end.fileno(), spawn=self.spawn_options())
+            process = await start_process(
+                argv, pass_fd=worker_end.fileno(), spawn=self.spawn_options(), also=self._report_fds()
+            )
         except ChannelBroken as exc:
             host_end.close()
             raise SandboxStartError(f"cannot start the REPL worker: {exc}") from exc
@@ -1193,6 +1195,7 @@ class SubprocessSandbox:
                 self._zygote = await Zygote.start(
                     lambda fd: self.command("zygote", fd),
                     spawn=self.spawn_options(),
+                    also=self._report_fds(),
                     init=lambda: self._init_after(contexts_written),
                     load_seconds=self._load_seconds(),
                     first_fork=fork_message(keep=self._keep, contexts=self._extra, settings=self._fork_settings()),
@@ -1212,6 +1215,10 @@ class SubprocessSandbox:
                 raise SandboxStartError("the REPL worker ended as soon as it was forked")
             return _Worker(channel, seen, zygote=self._zygote, inner=pid)
         return _Worker(channel, pid, zygote=self._zygote, same_pid_namespace=self.same_pid_namespace)
+
+    def _report_fds(self) -> tuple[int, ...]:
+        """The descriptors a zygote or single worker inherits besides its channel: the memory report socket's end."""
+        return (self._reports.worker_fd,) if self._reports is not None else ()
 
     def _fork_settings(self) -> dict[str, Any]:
         settings = {"answer": self._answer, "max_output": self.max_output_chars, "variables": self._variables}

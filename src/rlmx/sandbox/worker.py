@@ -3329,11 +3329,10 @@ def _worker_for(
 
 
 def _connect_memory_reports(init: dict[str, Any]) -> None:
-    """Before hardening (a filter may deny socket()): connect to the host's memory report socket, where it has one
-    (a host that may not read its workers' /proc)."""
-    path = init.get("memory_reports")
-    if isinstance(path, str) and path:
-        harden.connect_memory_reports(path)
+    """Take the host's memory report socket, where it passed one (a host that may not read its workers' /proc)."""
+    fd = init.get("memory_reports")
+    if isinstance(fd, int) and not isinstance(fd, bool) and fd >= 0:
+        harden.connect_memory_reports(fd)
 
 
 def _start_failure(exc: BaseException, limits: dict[str, Any]) -> str:
@@ -3433,7 +3432,7 @@ class Zygote:
     def start(self) -> None:
         self.values = load_contexts(self.init.get("contexts", []), _runs_as(self.init))
         gc.freeze()  # the loaded contexts move to the permanent generation: a worker's gc never dirties them
-        _connect_memory_reports(self.init)  # every worker inherits the socket
+        _connect_memory_reports(self.init)  # every worker inherits it
         self.applied = harden.harden_zygote(self.init.get("harden") or {}, self.init.get("limits") or {})
         _signal.signal(_signal.SIGCHLD, self.on_child_exit)
         frames.send_blocking(self.ctl, {"t": "ready", "pid": os.getpid(), "applied": self.applied})
