@@ -283,7 +283,8 @@ def _watch_usage(
     (a worker that made many files) is repeated less often, so that scanning never takes more than a tenth of the
     host's time; the memory check still runs every poll. `children`: (the pids of the run's child RLMs' workers,
     the threads and processes each may run): one whose tree runs more is ("processes", how many, its pid); 0: no
-    such check."""
+    such check. `reports`: where the processes send their own smaps_rollup (`harden.MemoryReports`, a host that may
+    not read their /proc), drained every poll and read for the memory check."""
     disk_limit, memory_limit = limits
     disk_due = locks_due = 0.0
     mapped = rundir.MappedFiles() if mapped is None else mapped
