@@ -16,7 +16,7 @@ from rlmx.sandbox import subprocess as sandbox
 def test_a_failed_poll_is_polled_again_and_a_later_breach_still_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     polls: list[int] = []
 
-    def flaky(pids: list[int], limit: int) -> tuple[int, int]:
+    def flaky(pids: list[int], limit: int, reports: object = None) -> tuple[int, int]:
         polls.append(1)
         if len(polls) < 3:
             raise FileNotFoundError("/proc/4242/smaps_rollup")  # a process that ended mid-read

@@ -156,26 +156,29 @@ def _new_spawning_lock() -> None:
 os.register_at_fork(after_in_child=_new_spawning_lock)
 
 
-async def start_process(argv: Sequence[str], *, pass_fd: int, spawn: dict[str, Any]) -> asyncio.subprocess.Process:
-    """Start one launcher process in its own session, passing it one fd. `spawn` holds env, cwd, user, group."""
+async def start_process(
+    argv: Sequence[str], *, pass_fd: int, spawn: dict[str, Any], also: Sequence[int] = ()
+) -> asyncio.subprocess.Process:
+    """Start one launcher process in its own session, passing it fd `pass_fd` (and those in `also`). `spawn` holds
+    env, cwd, user, group."""
     if isinstance(asyncio.get_running_loop(), asyncio.BaseEventLoop):
-        return await _spawn(argv, pass_fd, spawn)
+        return await _spawn(argv, (pass_fd, *also), spawn)
     # Polled, not waited for on a thread: a thread's acquire outlives a waiter cancelled meanwhile and would hold
     # the lock for good (every later spawn, and the process's exit, then hang). Spawns take milliseconds.
     lock = _SPAWNING  # the one it releases, though a fork meanwhile rebinds the name in the child
     while not lock.acquire(blocking=False):
         await asyncio.sleep(0.001)
     try:
-        return await _spawn(argv, pass_fd, _identity_in_child(spawn))
+        return await _spawn(argv, (pass_fd, *also), _identity_in_child(spawn))
     finally:
         lock.release()
 
 
-async def _spawn(argv: Sequence[str], pass_fd: int, spawn: dict[str, Any]) -> asyncio.subprocess.Process:
+async def _spawn(argv: Sequence[str], pass_fds: tuple[int, ...], spawn: dict[str, Any]) -> asyncio.subprocess.Process:
     try:
         return await create_subprocess(
             *argv,
-            pass_fds=(pass_fd,),
+            pass_fds=pass_fds,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,

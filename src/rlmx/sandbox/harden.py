@@ -23,6 +23,8 @@ x86_64 syscall numbers; on any other architecture `seccomp_supported()` is False
 
 from __future__ import annotations
 
+import _socket
+import _thread
 import ctypes
 import errno
 import os
@@ -275,14 +277,31 @@ def _resident_bytes(pid: int) -> int:
     return int(fields[1]) * os.sysconf("SC_PAGE_SIZE") if len(fields) > 1 and fields[1].isdigit() else 0
 
 
-def _proportional_bytes(pid: int) -> int:
-    """Memory of `pid` with each page it shares divided among its sharers (smaps_rollup's Pss): forked children
-    share their parent's pages until they write them, and a sum of resident sizes counts those once per process.
-    Its resident size where the kernel lacks smaps_rollup (before 4.14) or refuses it."""
-    for line in _read(f"/proc/{pid}/smaps_rollup").splitlines():
+def _pss_in(text: str) -> int | None:
+    """The Pss line's bytes in smaps_rollup's `text`; None where it has none (refused, or the process ended)."""
+    for line in text.splitlines():
         if line.startswith("Pss:"):
-            return int(line.split()[1]) * 1024
-    return _resident_bytes(pid)
+            fields = line.split()
+            return int(fields[1]) * 1024 if len(fields) > 1 and fields[1].isdigit() else None
+    return None
+
+
+def _proportional_bytes(pid: int, reports: MemoryReports | None = None) -> tuple[int, bool]:
+    """(memory of `pid` with each page it shares divided among its sharers (smaps_rollup's Pss), whether that was
+    read): forked children share their parent's pages until they write them, and a sum of resident sizes counts
+    those once per process. A host without CAP_SYS_PTRACE may not open a non-dumpable worker's smaps_rollup, so it
+    reads the one the process opened itself and sent (`reports`). Its resident size (an upper bound) where the
+    kernel lacks smaps_rollup (before 4.14) or neither way reads it."""
+    pss = reports.proportional(pid) if reports is not None else None
+    if pss is None:
+        pss = _pss_in(_read(f"/proc/{pid}/smaps_rollup"))
+    return (pss, True) if pss is not None else (_resident_bytes(pid), False)
+
+
+REPORT_GRACE_SECONDS = 0.05
+"""How long a reading over the bound that took some process's resident size waits for that process's own report
+before it counts (a child just forked sends its smaps_rollup as its first act: a poll between the two took the
+pages it shares with its parent twice)."""
 
 
 def tree_memory_over(pid: int, limit: int) -> int:
@@ -290,19 +309,237 @@ def tree_memory_over(pid: int, limit: int) -> int:
     return trees_memory_over([pid], limit)[0]
 
 
-def trees_memory_over(pids: Sequence[int], limit: int) -> tuple[int, int]:
+def trees_memory_over(pids: Sequence[int], limit: int, reports: MemoryReports | None = None) -> tuple[int, int]:
     """(the memory the processes `pids` and all their descendants hold together, the one of `pids` whose tree holds
     the most) when that is over `limit` bytes, else (0, 0): a run's workers, its child RLMs' among them. A lone
     process is bounded by its own RLIMIT_AS, so a single worker without children costs one children-file read per
-    thread."""
-    trees = [(pid, *descendants(pid)) for pid in pids if pid > 0]
-    if not trees or (len(trees) == 1 and len(trees[0]) == 1):
-        return 0, 0
-    if sum(_resident_bytes(p) for tree in trees for p in tree) <= limit:  # an upper bound: shared pages counted
-        return 0, 0  # for each sharer
-    held = [(sum(_proportional_bytes(p) for p in tree), tree[0]) for tree in trees]
-    total = sum(size for size, _ in held)
-    return (total, max(held)[1]) if total > limit else (0, 0)
+    thread. `reports`: the smaps_rollup descriptors the processes sent (a host that may not open them)."""
+    for attempt in range(2):
+        trees = [(pid, *descendants(pid)) for pid in pids if pid > 0]
+        if not trees or (len(trees) == 1 and len(trees[0]) == 1):
+            return 0, 0
+        if sum(_resident_bytes(p) for tree in trees for p in tree) <= limit:  # an upper bound: shared pages counted
+            return 0, 0  # for each sharer
+        if reports is not None:
+            reports.drain()
+        readings = [[_proportional_bytes(p, reports) for p in tree] for tree in trees]
+        held = [(sum(size for size, _ in reading), tree[0]) for reading, tree in zip(readings, trees, strict=True)]
+        total = sum(size for size, _ in held)
+        if total <= limit:
+            return 0, 0
+        if attempt or reports is None or all(read for reading in readings for _, read in reading):
+            return total, max(held)[1]
+        time.sleep(REPORT_GRACE_SECONDS)
+    return 0, 0  # not reached
+
+
+# --- memory reports: each process's own smaps_rollup, for a host that may not open it -----------------------
+# The worker and every process it forks are non-dumpable (the zygote's flag, kept across fork), so a host without
+# CAP_SYS_PTRACE (a non-root host, Docker's default capabilities) may not open their smaps_rollup, and a sum of
+# resident sizes counts each page a forked child shares with its parent once per process: 250 MB and three idle
+# children read as 1 GB (audit 88x). Each process may open its own, and the kernel checks access at open time
+# only: the descriptor, passed to the host over a datagram socketpair whose other end the worker inherits
+# (SCM_RIGHTS, with the sender's pid as the kernel vouches for it, SCM_CREDENTIALS), reads the kernel's own Pss for
+# that process. A socketpair, not a bound socket: a bound one queues 10 datagrams (net.unix.max_dgram_qlen), and
+# a fork pool of 16 lost reports; a pair's queue is bounded by its send buffer alone (hundreds). Nothing the
+# sender says is taken on trust: the host keeps a descriptor only when it names the sender's own smaps_rollup on
+# the /proc the sender sees (its pid in its own namespace, that mount's device), the process is the one that sent
+# it (start time), and it has not called exec since its fork (which would leave the descriptor on its old memory).
+# A process that sent nothing, or whose report is refused (a fork not made through Python's os.fork, an exec'd
+# program, a single worker the host started itself outside a pid namespace, a report lost), counts by its
+# resident size, as before.
+_report_socket: Any = None
+_REPORT_CREDENTIALS = struct.Struct("iII")  # struct ucred: pid, uid, gid
+_REPORT_FD = struct.Struct("i")
+REPORTS_HELD_SHARE = 4
+"""The report descriptors every run of a host keeps together (one per process) are at most this share of its
+open-files limit (256 of the usual 1,024): a server's runs, cells forking hundreds each, must leave the host room
+for its own files and sockets. More processes count by their resident size."""
+_reports_held = [0]
+"""Report descriptors held now, by every MemoryReports of this process (under `_reports_count_lock`)."""
+_reports_count_lock = _thread.allocate_lock()
+REPORTS_DRAINED_MOST = 512
+"""The most reports read in one drain (a poll), so a process sending without end cannot hold the watcher."""
+
+
+def connect_memory_reports(fd: int) -> bool:
+    """In the worker (or zygote): take the report socket the host passed as `fd`; every process forked from this one
+    inherits it, and no program one of them runs (close-on-exec). False where it is no socket."""
+    global _report_socket
+    try:
+        os.set_inheritable(fd, False)
+        _report_socket = _socket.socket(fileno=fd)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def report_own_memory() -> None:
+    """Send the host this process's own /proc/self/smaps_rollup, opened here (the only process that may): called
+    once by the worker, then in every child forked from it (os.register_at_fork). Never blocks, never raises."""
+    sock = _report_socket
+    if sock is None:
+        return
+    try:
+        fd = os.open("/proc/self/smaps_rollup", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        rights = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, _REPORT_FD.pack(fd))]
+        sock.sendmsg([b"m"], rights, _socket.MSG_DONTWAIT)
+    except OSError:  # the host's queue is full, or gone: this process counts by its resident size
+        pass
+    finally:
+        os.close(fd)
+
+
+_PF_FORKNOEXEC = 0x40
+"""A task flag (stat's 9th field, which anyone may read) the kernel sets at fork and clears at exec."""
+
+
+def _unexeced(pid: int) -> str:
+    """`pid`'s start time (stat's 22nd field; with the pid it names one process) while it has not called exec since
+    it was forked, so its memory is still the one it had then; "" for one that has ended or exec'd. A descriptor of
+    smaps_rollup reads the memory of the process that opened it as it was then: after an exec (a vfork child's, one
+    that shared its parent's memory), the old one, the parent's, not what the new program holds."""
+    fields = _read(f"/proc/{pid}/stat").rpartition(")")[2].split()
+    if len(fields) <= 19 or not fields[6].isdigit() or not int(fields[6]) & _PF_FORKNOEXEC:
+        return ""
+    return fields[19]
+
+
+def _inner_pid(pid: int) -> int:
+    """`pid`'s pid in its own (innermost) pid namespace, the one its /proc shows: NSpid's last field; 0 if ended."""
+    for line in _read(f"/proc/{pid}/status").splitlines():
+        if line.startswith("NSpid:"):
+            fields = line.split()
+            return int(fields[-1]) if len(fields) > 1 and fields[-1].isdigit() else 0
+    return 0
+
+
+def _proc_device(pid: int) -> int | None:
+    """The device of the /proc that `pid` sees (the last proc mount on /proc in its mountinfo, which anyone may
+    read: a pid namespace's own is mounted over the host's); None where it has none."""
+    found = None
+    for line in _read(f"/proc/{pid}/mountinfo").splitlines():
+        fields = line.split()
+        if len(fields) > 4 and fields[4] == "/proc" and " - proc " in line:
+            major, _, minor = fields[2].partition(":")
+            if major.isdigit() and minor.isdigit():
+                found = os.makedev(int(major), int(minor))
+    return found
+
+
+class MemoryReports:
+    """The host's end of a datagram socketpair (`worker_fd`, the other end, is passed to each zygote or single
+    worker it starts), and the verified descriptors it received, one per process (host pid -> descriptor, start
+    time, whether verified). Used from the usage watcher's thread; the lock keeps `close` (from the event loop) from
+    closing a descriptor mid-read."""
+
+    def __init__(self) -> None:
+        import threading  # here, not at the top: the worker imports this module and never needs it
+
+        host, self._worker_end = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_DGRAM)
+        host.setsockopt(_socket.SOL_SOCKET, _socket.SO_PASSCRED, 1)
+        host.setblocking(False)
+        self._sock: Any = host  # None once closed
+        self.worker_fd = self._worker_end.fileno()
+        self._held: dict[int, tuple[int, str, bool]] = {}
+        self._lock = threading.Lock()
+        self._pruned = 0.0
+
+    def drain(self) -> None:
+        """Take the reports waiting (at most REPORTS_DRAINED_MOST): each keeps at most one descriptor, its
+        sender's, which replaces an older one of the same process; the rest are closed."""
+        space = _socket.CMSG_SPACE(_REPORT_FD.size) + _socket.CMSG_SPACE(_REPORT_CREDENTIALS.size)
+        with self._lock:
+            if self._sock is None:
+                return
+            for _ in range(REPORTS_DRAINED_MOST):
+                try:
+                    _, ancillary, _, _ = self._sock.recvmsg(1, space)
+                except OSError:  # none waiting (EAGAIN)
+                    break
+                fds, sender = [], 0
+                for level, kind, data in ancillary:
+                    if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                        usable = len(data) - len(data) % _REPORT_FD.size
+                        fds += [_REPORT_FD.unpack_from(data, at)[0] for at in range(0, usable, _REPORT_FD.size)]
+                    elif level == _socket.SOL_SOCKET and kind == _socket.SCM_CREDENTIALS:
+                        sender = _REPORT_CREDENTIALS.unpack_from(data)[0]
+                for extra in fds[1:]:
+                    os.close(extra)
+                if fds:
+                    self._take(sender, fds[0])
+            if time.monotonic() - self._pruned > 1.0:
+                self._pruned = time.monotonic()
+                for pid, (_, started, _) in list(self._held.items()):
+                    if _unexeced(pid) != started:
+                        self._forget(pid)
+
+    def _take(self, sender: int, fd: int) -> None:
+        started = _unexeced(sender) if sender > 0 else ""
+        if started:
+            self._forget(sender)  # an older report of the same process
+        with _reports_count_lock:
+            soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+            room = _reports_held[0] < (soft if soft >= 0 else 1 << 20) // REPORTS_HELD_SHARE
+            if started and room:
+                _reports_held[0] += 1
+        if not started or not room:
+            os.close(fd)
+            return
+        self._held[sender] = (fd, started, False)  # verified when first read (`proportional`)
+
+    def proportional(self, pid: int) -> int | None:
+        """`pid`'s Pss in bytes, through the descriptor it sent; None where it sent none that is still its own."""
+        with self._lock:
+            held = self._held.get(pid)
+            if held is None:
+                return None
+            fd, started, verified = held
+            if not verified and not self._own_rollup(pid, fd):
+                self._forget(pid)
+                return None
+            try:
+                text = os.pread(fd, 4096, 0).decode("ascii", "replace")
+            except OSError:  # the process ended, or exec'd: its descriptor reads a memory that is gone
+                text = ""
+            pss = _pss_in(text)
+            if pss is None or _unexeced(pid) != started:  # after the read: the same process, no exec, throughout
+                self._forget(pid)
+                return None
+            self._held[pid] = (fd, started, True)
+            return pss
+
+    @staticmethod
+    def _own_rollup(pid: int, fd: int) -> bool:
+        """Whether `fd` is process `pid`'s own smaps_rollup: on the /proc it sees, under its pid there. Only that
+        process could open it (non-dumpable), so a descriptor another process opened, or one from another pid
+        namespace's /proc, is refused."""
+        inner = _inner_pid(pid)
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            device = os.fstat(fd).st_dev
+        except OSError:
+            return False
+        return inner > 0 and target == f"/proc/{inner}/smaps_rollup" and device == _proc_device(pid)
+
+    def _forget(self, pid: int) -> None:
+        held = self._held.pop(pid, None)
+        if held is not None:
+            os.close(held[0])
+            with _reports_count_lock:
+                _reports_held[0] -= 1
+
+    def close(self) -> None:
+        with self._lock:
+            sock, self._sock = self._sock, None
+            if sock is not None:
+                sock.close()
+                self._worker_end.close()
+            for pid in list(self._held):
+                self._forget(pid)
 
 
 LOCK_BYTES = 256

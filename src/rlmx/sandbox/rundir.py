@@ -383,7 +383,7 @@ _CAP_SYS_PTRACE = 19
 _UNLIMITED = 1 << 63
 
 
-def _host_reads_workers() -> bool:
+def host_reads_workers() -> bool:
     """Whether this process may list /proc/<pid>/fd and read /proc/<pid>/maps of its workers. They are non-dumpable
     (the zygote makes itself so; a root host's uid switch does too), which takes CAP_SYS_PTRACE: a root host with
     its full capability set has it, a non-root host and Docker's default set do not."""
@@ -410,7 +410,7 @@ def unnamed_route() -> str:
         "on RAM-backed filesystems (tmpfs: /dev/shm, and /tmp where it is one) by how much their used space grew "
         "since the worker started, less the named files and the host's own"
     )
-    if not _host_reads_workers():
+    if not host_reads_workers():
         return (
             f"{growth}; on disk-backed filesystems not counted (the host lacks CAP_SYS_PTRACE, so it cannot read "
             "its non-dumpable worker's /proc/<pid>/fd and maps)"
@@ -777,7 +777,7 @@ class MappedFiles:
         """The largest file size limit (hard) seen on the worker's processes: what a file of unknown size holds."""
         self._root = 0
         self.ram = _RamGrowth(places)
-        if not (_host_reads_workers() and _host_stats_map_files()):
+        if not (host_reads_workers() and _host_stats_map_files()):
             self.ram.start()
 
     def total(self, pids: Sequence[int], found: dict[tuple[int, int], int], blind: bool) -> int:

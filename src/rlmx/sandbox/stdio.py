@@ -18,6 +18,7 @@ class StdioSandbox(SubprocessSandbox):
     """SubprocessSandbox with JSON Lines on the worker's stdin/stdout instead of a socketpair."""
 
     tier = "stdio"
+    passes_memory_reports = False  # its own start passes no descriptor (a container's worker could get none)
 
     def __init__(self, **options: Any) -> None:
         options["zygote"] = False  # a zygote hands out socket fds; stdio has none to hand

@@ -264,6 +264,7 @@ def _watch_usage(
     children: tuple[Callable[[], list[int]], int] = (list, 0),
     lockers: Callable[[], list[int]] = list,
     mounts: Callable[[], list[str]] = list,
+    reports: harden.MemoryReports | None = None,
 ) -> None:
     """The usage watcher's thread: every _DISK_POLL seconds until `stop`, what the worker has written (`worker()`
     gives its pid, for the files without a name it and its children hold open or map (`mapped`: the record of
@@ -282,7 +283,8 @@ def _watch_usage(
     (a worker that made many files) is repeated less often, so that scanning never takes more than a tenth of the
     host's time; the memory check still runs every poll. `children`: (the pids of the run's child RLMs' workers,
     the threads and processes each may run): one whose tree runs more is ("processes", how many, its pid); 0: no
-    such check."""
+    such check. `reports`: where the processes send their own smaps_rollup (`harden.MemoryReports`, a host that may
+    not read their /proc), drained every poll and read for the memory check."""
     disk_limit, memory_limit = limits
     disk_due = locks_due = 0.0
     mapped = rundir.MappedFiles() if mapped is None else mapped
@@ -308,6 +310,8 @@ def _watch_usage(
                 breach = ("disk", used, pid) if used > disk_limit else breach
                 if not breach[1] and walk.unmeasured:  # what cannot be measured is not taken for nothing (V08)
                     breach = (f"unmeasured:{walk.unmeasured}", max(used, 1), pid)
+            if reports is not None:  # every poll: a queue left full would refuse the reports of children forked later
+                reports.drain()
             if not breach[1] and time.monotonic() >= locks_due:
                 # File locks' kernel memory, which no process's memory shows and Linux does not limit (audit 83 V06:
                 # 1.08 M fcntl locks pinned 201 MB); ~1.6 us a lock to count, so paced as the disk scan is
@@ -315,7 +319,7 @@ def _watch_usage(
                 breach = ("locks", *harden.trees_locks_over(lockers(), harden.locks_bound(memory_limit)))
                 locks_due = began + 10 * (time.monotonic() - began)
             if not breach[1]:
-                breach = ("memory", *harden.trees_memory_over(workers(), memory_limit))
+                breach = ("memory", *harden.trees_memory_over(workers(), memory_limit, reports))
             if not breach[1] and children[1]:
                 breach = ("processes", *harden.trees_tasks_over(children[0](), children[1]))
         except Exception:  # a poll that failed (a worker or folder gone mid-read as the run ends) is polled again:
@@ -482,6 +486,9 @@ class SubprocessSandbox:
     same_pid_namespace = True
     chooses_uid = True
     """Whether this launcher picks the worker's uid on a root host (a container picks its own)."""
+    passes_memory_reports = True
+    """Whether its zygote or single worker inherits the memory report socket (`harden.MemoryReports`), which a host
+    that may not read its workers' /proc reads their Pss through."""
 
     def __init__(
         self,
@@ -576,6 +583,9 @@ class SubprocessSandbox:
         """Stops the usage watcher's current thread (`_watch_usage`)."""
         self._abandoned: _Abandoned | None = None
         """A cell its caller gave up on (a cancelled question), interrupted and not yet seen to end."""
+        self._reports: harden.MemoryReports | None = None
+        """Where the processes of a host that may not read their /proc send their own smaps_rollup (the zygote's
+        owner binds it in the run dir; its child RLMs' workers, forked from the same zygote, send there too)."""
 
     # --- what a launcher overrides ---------------------------------------------------------------------------
     def command(self, mode: str, fd: int) -> list[str]:
@@ -830,6 +840,8 @@ class SubprocessSandbox:
         try:
             for sub in ("ctx", "work", "sbx", "tmp"):
                 (self._dir / sub).mkdir()
+            if self.passes_memory_reports and not rundir.host_reads_workers():
+                self._reports = harden.MemoryReports()  # the memory watcher reads Pss through what each process sends
             self._context_bytes = sum(c.nbytes for c in contexts)
             # The files are written on a thread while the worker's interpreter starts: it needs them only
             # once it has started, and the event loop stays free (the first LM call is in flight meanwhile).
@@ -1027,9 +1039,10 @@ class SubprocessSandbox:
             # One record for every watcher thread: a restarted worker is told by its pid (`MappedFiles.total`), and a
             # baseline taken again after another REPL's breach would take in what this worker holds
             lockers: Callable[[], list[int]] = self._running_pids if self._owns_zygote else list
+            reports = self._reports if self._owns_zygote else None
             watching = (
                 *(folders, uid, self._worker_pid, workers, limits, stop, over, mapped, children, lockers),
-                self.disk_mounts,
+                *(self.disk_mounts, reports),
             )
             threading.Thread(target=_watch_usage, args=watching, name="rlmx-usage-watch", daemon=True).start()
             try:
@@ -1101,6 +1114,7 @@ class SubprocessSandbox:
             "max_frame": self.max_frame_bytes,
             "max_batch": self.call_caps.max_calls_per_cell,
             "answer": self._answer,
+            "memory_reports": self._reports.worker_fd if self._reports is not None else -1,
         }
 
     async def _init_after(self, contexts_written: Callable[[], Awaitable[None]]) -> dict[str, Any]:
@@ -1162,7 +1176,9 @@ class SubprocessSandbox:
         host_end, worker_end = socket.socketpair()
         try:
             argv = self.command("serve", worker_end.fileno())
-            process = await start_process(argv, pass_fd=worker_end.fileno(), spawn=self.spawn_options())
+            process = await start_process(
+                argv, pass_fd=worker_end.fileno(), spawn=self.spawn_options(), also=self._report_fds()
+            )
         except ChannelBroken as exc:
             host_end.close()
             raise SandboxStartError(f"cannot start the REPL worker: {exc}") from exc
@@ -1184,6 +1200,7 @@ class SubprocessSandbox:
                 self._zygote = await Zygote.start(
                     lambda fd: self.command("zygote", fd),
                     spawn=self.spawn_options(),
+                    also=self._report_fds(),
                     init=lambda: self._init_after(contexts_written),
                     load_seconds=self._load_seconds(),
                     first_fork=fork_message(keep=self._keep, contexts=self._extra, settings=self._fork_settings()),
@@ -1203,6 +1220,10 @@ class SubprocessSandbox:
                 raise SandboxStartError("the REPL worker ended as soon as it was forked")
             return _Worker(channel, seen, zygote=self._zygote, inner=pid)
         return _Worker(channel, pid, zygote=self._zygote, same_pid_namespace=self.same_pid_namespace)
+
+    def _report_fds(self) -> tuple[int, ...]:
+        """The descriptors a zygote or single worker inherits besides its channel: the memory report socket's end."""
+        return (self._reports.worker_fd,) if self._reports is not None else ()
 
     def _fork_settings(self) -> dict[str, Any]:
         settings = {"answer": self._answer, "max_output": self.max_output_chars, "variables": self._variables}
@@ -1292,6 +1313,9 @@ class SubprocessSandbox:
         context files' descriptors go. `swept`: this sandbox's uid was swept already (`harden.kill_uid`)."""
         self._end_now()
         self._leave_family()
+        if self._reports is not None and self._owns_zygote:
+            self._reports.close()  # under the watcher thread's lock: never a descriptor mid-read
+        self._reports = None
         if self._owns_zygote and self.separate_uid and self.fresh_uid:
             if not swept:
                 harden.kill_uid(self.uid)  # anything that escaped the process tree: the uid is this run's alone

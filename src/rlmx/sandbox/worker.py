@@ -3315,6 +3315,9 @@ def _worker_for(
     worker.owns_signals = True
     worker.may_fork = not (init.get("harden") or {}).get("seccomp")  # the worker's filter denies fork
     os.register_at_fork(after_in_child=_forked_by_a_cell)
+    # The host may not read this process's memory, nor its children's: each sends its own (harden.MemoryReports)
+    os.register_at_fork(after_in_child=harden.report_own_memory)
+    harden.report_own_memory()
     _after_import("multiprocessing.util", _refuse_unrunnable_interpreters)
     # The namespace is the `__main__` module's, so what a cell defines can be pickled by reference
     # (multiprocessing, concurrent.futures.ProcessPoolExecutor), as in a script.
@@ -3323,6 +3326,13 @@ def _worker_for(
     worker.namespace = main.__dict__
     sys.modules["__main__"] = main
     return worker
+
+
+def _connect_memory_reports(init: dict[str, Any]) -> None:
+    """Take the host's memory report socket, where it passed one (a host that may not read its workers' /proc)."""
+    fd = init.get("memory_reports")
+    if isinstance(fd, int) and not isinstance(fd, bool) and fd >= 0:
+        harden.connect_memory_reports(fd)
 
 
 def _start_failure(exc: BaseException, limits: dict[str, Any]) -> str:
@@ -3373,6 +3383,7 @@ def serve_one(sock: SocketChannel | StdioChannel, init: dict[str, Any]) -> None:
     """Single-worker mode: load, harden both stages, serve until the host hangs up."""
     values = load_contexts(init.get("contexts", []), _runs_as(init))
     limits, options = init.get("limits") or {}, init.get("harden") or {}
+    _connect_memory_reports(init)
     applied = harden.harden_zygote(options, limits)
     host_stderr = os.dup(2)  # where a start failure's traceback must still go
     fds = _fd_outputs(init)
@@ -3421,6 +3432,7 @@ class Zygote:
     def start(self) -> None:
         self.values = load_contexts(self.init.get("contexts", []), _runs_as(self.init))
         gc.freeze()  # the loaded contexts move to the permanent generation: a worker's gc never dirties them
+        _connect_memory_reports(self.init)  # every worker inherits it
         self.applied = harden.harden_zygote(self.init.get("harden") or {}, self.init.get("limits") or {})
         _signal.signal(_signal.SIGCHLD, self.on_child_exit)
         frames.send_blocking(self.ctl, {"t": "ready", "pid": os.getpid(), "applied": self.applied})

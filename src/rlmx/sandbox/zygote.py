@@ -64,6 +64,7 @@ class Zygote:
         command: Callable[[int], Sequence[str]],
         *,
         spawn: dict[str, Any],
+        also: Sequence[int] = (),
         init: Callable[[], Awaitable[dict[str, Any]]],
         load_seconds: float,
         first_fork: dict[str, Any] | None = None,
@@ -72,6 +73,8 @@ class Zygote:
         context files may still be written while the interpreter starts); returns once the contexts are loaded
         and hardening applied.
 
+        `also`: descriptors the zygote inherits besides its control channel (the memory report socket's end).
+
         `first_fork` (a `fork_message`): sent right behind the init frame, so the zygote forks that worker as soon
         as it is ready instead of after a round trip to the host; the next `fork()` with the same request collects
         it.
@@ -79,7 +82,9 @@ class Zygote:
         Raises ChannelBroken (with the zygote's stderr) when it cannot start or reports a fatal error."""
         host_end, zygote_end = socket.socketpair()
         try:
-            process = await start_process(command(zygote_end.fileno()), pass_fd=zygote_end.fileno(), spawn=spawn)
+            process = await start_process(
+                command(zygote_end.fileno()), pass_fd=zygote_end.fileno(), spawn=spawn, also=also
+            )
         except BaseException:
             host_end.close()
             raise
