@@ -66,6 +66,14 @@ def test_a_value_the_text_calls_old_or_denies_is_no_answer(text: str, question: 
     assert _not_answered(ask(text, question, old), old)
 
 
+def test_a_value_between_was_and_now_is_the_old_one() -> None:
+    text = "Fees\n\nThe club fee was 45 EUR, now 50 EUR for everyone.\n"
+    assert _not_answered(ask(text, "What is the club fee?", "45 EUR"), "45 EUR")
+    assert first_line(ask(text, "What is the club fee?", "50 EUR")) == "50 EUR"
+    text = "Talk\n\nThe talk is at 10, now in Room 5 of the Annex.\n"
+    assert first_line(ask(text, "When is the talk?", "10")) == "10"
+
+
 def test_a_range_is_no_change() -> None:
     text = "Shop\n\nThe shop on Elm Street opens from 9 to 5 on weekdays.\n"
     assert first_line(ask(text, "When does the shop on Elm Street open?", "9 to 5")) == "9 to 5"

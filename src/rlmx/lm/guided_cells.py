@@ -4566,11 +4566,12 @@ _OLD_AFTER = re.compile(
     r"dropped|retired|deprecated|abandoned|scrapped|cancell?ed)\b"
     r"|(?:\s*,)?\s*as\s+(?:originally|first|initially|previously)\s+(?:planned|scheduled|announced|reported|agreed|"
     r"stated|booked)"
-    r"|(?:is\s+|are\s+|was\s+|will\s+be\s+)?hand(?:s|ed|ing)?\s+over(?:\s+[\w-]+){0,3}\s+to\b"
-    r"|[,;]\s*(?:but\s+|and\s+)?now\b)"
+    r"|(?:is\s+|are\s+|was\s+|will\s+be\s+)?hand(?:s|ed|ing)?\s+over(?:\s+[\w-]+){0,3}\s+to\b)"
 )
+_WAS_NOW = (re.compile(r"(?i)\b(?:was|were|used\s+to\s+be)\b"), re.compile(r"(?i)^\s*[,;]\s*(?:but\s+|and\s+)?now\b"))
+"""A value between "was" and ", now" ("The fee was 45 EUR, now 50 EUR"): the old one."""
 """The words after a value that say it is no longer so: "elasticsearch is no longer used", "can't do 20 November
-anymore", "was replaced", "not 30 November as originally planned", "Jonas is handing over to Ana", "was 45, now"."""
+anymore", "was replaced", "not 30 November as originally planned", "Jonas is handing over to Ana"."""
 _ASKS_THE_OLD = re.compile(
     r"(?i)\b(?:originally|original|previous(?:ly)?|old|older|former(?:ly)?|before|initially|initial|earlier|prior|"
     r"used\s+to|no\s+longer|any\s?more|requested|instead|replac\w*|from|not|never|n't)\b|n[’']t\b"
@@ -4600,6 +4601,8 @@ def _said_to_be_old(core: str, text: str, query: str, first: bool = False) -> bo
         before = re.split(r"[.!?;\n]\s|[:]\s", before)[-1]  # its own clause
         after = text[place.end() : place.end() + 80]
         if _OLD_BEFORE.search(before) or _OLD_AFTER.match(after):
+            return True
+        if _WAS_NOW[0].search(before) and _WAS_NOW[1].match(after):
             return True
         return bool(re.search(r"\d", core)) and _AMOUNT_BEFORE.search(before) is not None
 
@@ -4880,9 +4883,9 @@ _CLAUSE_OPENERS = frozenset("if when whenever unless once while for on in with w
 _CLAUSE_CLOSERS = frozenset(", ; : ( ) and or".split())
 
 
-_AN_AMOUNTS_NUMBER = re.compile(r"(?:[£$€¥₹]\s?|[A-Z]{3}\s)?(\d+(?:[.,:]\d+)*)%?")
-"""A number alone, or an amount's: its currency sign or code before it, a per cent sign after ("$1,900", "EUR 400",
-"15%"); group 1 is the number as a clause's token writes it."""
+_AN_AMOUNTS_NUMBER = re.compile(r"(?:[£$€¥₹]\s?|[A-Z]{3}\s)?(\d+(?:[.,:]\d+)*)")
+"""A number alone, or a sum of money's: its currency sign or code before it ("$1,900", "EUR 400"); group 1 is the
+number as a clause's token writes it."""
 
 
 def _number_of_its_clause(core: str, text: str, query: str) -> bool:
@@ -4891,13 +4894,17 @@ def _number_of_its_clause(core: str, text: str, query: str) -> bool:
     were selected, and 2 if an error occurred", "no lines were selected" is 1's clause, not 2's. A number's
     clause is the words up to the next number ("N if ...", when every number of the sentence is followed by
     such a word) or from the number before it ("... N,", when every number ends its clause); when the sentence
-    shows neither shape, one reading must name `core` and the other no other number (audit 88b v04: "The cloud
-    bill for February was $17,240, which is $1,900 over forecast": the words before each number name the bill's,
-    those after name none). An amount is its number ("$1,900", "EUR 400", "15%"). A sentence with one number, or
-    an answer that is no number, passes."""
+    shows neither shape, both readings must name `core`, but for one whose clauses hold none of the question's
+    words (audit 88b v04: "The cloud bill for February was $17,240, which is $1,900 over forecast": the words before
+    each number name the bill's, those after name nothing asked). A sum of money is its number ("$1,900", "EUR
+    400"), unless the question names a rate or a bound, which `_tied_to_the_asked` reads. A sentence with one
+    number, or an answer that is no number (a per cent, a measure), passes."""
     amount = _AN_AMOUNTS_NUMBER.fullmatch(core.strip())
     if amount is None:
         return True
+    rated = _PER_ASKED.search(query) or _PERIOD_ADJECTIVE.search(query)
+    if amount.group(1) != core.strip() and (rated or any(asking.search(query) for _, asking in _ASKED_BOUNDS)):
+        return True  # "the yearly price", "the maximum fee": the rate or bound an amount is written with says which
     core = amount.group(1)
     question = {
         stem(w)
@@ -4931,8 +4938,9 @@ def _number_of_its_clause(core: str, text: str, query: str) -> bool:
             readings = [before]
         else:
             readings = [after, before]
-        bests = [_sole_best(reading) for reading in readings]
-        if core in bests and all(best in (None, core) for best in bests):
+        # a reading whose clauses hold none of the question's words abstains; one that ties two numbers does not
+        bests = [_sole_best(reading) for reading in readings if any(score for _, score in reading)]
+        if bests and all(best == core for best in bests):
             return True
     return False
 
