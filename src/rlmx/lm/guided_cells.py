@@ -2622,7 +2622,8 @@ def _of_the_asked_type(answer: str, query: str) -> bool:
     names none. The digits of a date, written with its month's name or in digits with its year, count for no
     number type. A "where" answer holds a word that is no number and no stop word ("two" of "at the two taps by
     the shed" is no place); a "who" answer a word of letters with no digit ("A-1004", an order's key, is nobody;
-    audit 85 F3)."""
+    audit 85 F3), and one that holds a date or a clock time names a place only by a capitalised word that is no word
+    of time ("Room 4B at 10:00"; "14 September and starts at 09:30" is when, not where: audit 88b v08)."""
     words = _WORD.findall(answer)
     if (
         _ASKS_A_PLACE.match(query)
@@ -2630,6 +2631,12 @@ def _of_the_asked_type(answer: str, query: str) -> bool:
         and all(
             w.lower() in NUMBER_WORDS or w.lower() in ENGLISH_STOPWORDS or not re.search(r"[^\W\d_]", w) for w in words
         )
+    ):
+        return False
+    if (
+        _ASKS_A_PLACE.match(query)
+        and (_CLOCK.search(answer) or _A_DAY_OF_A_MONTH.search(answer) or _DATE.search(answer))
+        and not any(w[:1].isupper() and w.lower() not in _TIME_WORDS for w in words)
     ):
         return False
     if (
@@ -3384,6 +3391,8 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "3 days" of "keeps in the fridge for 3 days and freezes for 3 months": not how long frozen
         if prose and not _the_asked_mention_of_its_month(core, text, query):
             continue  # "3 June" of "arrive on 3 June and leave in June" for "When do we leave?" (review 83c v19)
+        if _said_to_be_old(core, text, query):
+            continue  # "March 21" of "no longer planned for March 21; moved from March 21 to April 4" (audit 88b v01)
         if prose and not _a_records_line(unit) and _tied_to_another_verb(core, text, query):
             continue  # "April 1" of "opens on April 1 and closes on October 31" for "When does it close?"
         if prose and _COMPOUND_NAME.fullmatch(core.strip()) and not _said_of_the_asked(core, text, query):
@@ -3400,7 +3409,7 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
             continue  # "written by June": a deadline more likely than a June, a guess either way (review 84 I)
         if kind == "name" and _a_role_word(core, query):
             continue  # "Who is the tenant?" is not answered "Landlord", the other party's role (audit 84b F1)
-        if kind == "time" and _a_better_sentence_dates_it(core, text, query_stems):
+        if kind == "time" and _a_better_sentence_dates_it(core, text, query_stems, query):
             continue  # "When was slugify() added?": not the date of the history entry that added parse_date() (v18)
         if kind == "name" and _a_better_sentence_names_someone(core, text, query_stems):
             continue  # "Who first wrote it?": "first written by Hanna Berg", not the "Peter Moss rewrote it" after
@@ -3687,12 +3696,13 @@ def _a_better_sentence_names_someone(core: str, text: str, query_stems: set[str]
     return False
 
 
-def _a_better_sentence_dates_it(core: str, text: str, query_stems: set[str]) -> bool:
+def _a_better_sentence_dates_it(core: str, text: str, query_stems: set[str], query: str = "") -> bool:
     """For a "when" question: whether a sentence of the unit that does not write `core` holds all the question's
     words (`query_stems`) that each sentence writing it holds, and more, and writes a number or date of its own. In
     a header's history ("2019-03-01 Mara Lind: added parse_date(). 2020-07-12 Kofi Mensah: added slugify().")
-    "When was slugify() added?" is the second entry's date, never the first's (review 87 v18). False when no
-    sentence writes `core` whole."""
+    "When was slugify() added?" is the second entry's date, never the first's (review 87 v18). A date the text
+    calls old, or a number the question writes, is none of its own: "4.2 is no longer planned for March 21. It was
+    moved from March 21 to April 4" dates 4.2 April 4 (audit 88b v01). False when no sentence writes `core` whole."""
     if not re.search(r"\d", core):
         return False
     spans = [sentence for _, _, sentence in _sentence_spans(text)]
@@ -3701,8 +3711,18 @@ def _a_better_sentence_dates_it(core: str, text: str, query_stems: set[str]) -> 
     own = [asked[i] for i, sentence in enumerate(spans) if needle in sentence.lower()]
     if not own:
         return False
+    named = set(_FULL_NUMBER.findall(query))
+
+    def dates_its_own(sentence: str) -> bool:
+        dated = [m.group() for p in (_DATE, _A_DAY_OF_A_MONTH, _NUMERIC_DATE) for m in p.finditer(sentence)]
+        rest = sentence
+        for value in dated:
+            rest = rest.replace(value, " ")
+        values = dated + [n for n in _FULL_NUMBER.findall(rest) if n not in named]
+        return any(not _said_to_be_old(value, text, query) for value in values)
+
     return any(
-        needle not in sentence.lower() and re.search(r"\d", sentence) and all(held > mine for mine in own)
+        needle not in sentence.lower() and dates_its_own(sentence) and all(held > mine for mine in own)
         for held, sentence in zip(asked, spans, strict=True)
     )
 
@@ -4473,8 +4493,8 @@ def _the_asked_mention_of_its_month(core: str, text: str, query: str) -> bool:
     """Whether `core`, a date with its month's name ("3 June", "June 3, 2025"), is of all the mentions of that month
     in `text` the one nearest a word of the question (`search_terms`), counted in words within one sentence: "We
     arrive on 3 June and leave in June" says when we leave with the bare "June", and "Rent is due on 1 May. We move
-    out at the end of May." with "the end of May". A tie, or no mention near any, is no answer. True for any other
-    core, or a month the text names once."""
+    out at the end of May." with "the end of May". A mention in a date the text calls old is none (audit 88b v01). A
+    tie, or no mention near any, is no answer. True for any other core, or a month the text names once."""
     month = re.search(_MONTH, core.strip(), re.I)
     if month is None or not (_YEARLESS_DATE.fullmatch(core.strip()) or _DATE.fullmatch(core.strip())):
         return True
@@ -4484,6 +4504,14 @@ def _the_asked_mention_of_its_month(core: str, text: str, query: str) -> bool:
         m for m in re.finditer(rf"\b{_MONTH}", text) if m.group(0)[:3].lower() == key and m.group(0)[0].isupper()
     ]  # ("May", never the verb "may")
     others = [m for m in mentions if not any(a <= m.start() < b for a, b in own)]
+    # a date the text calls old is no rival: "no longer planned for June 3 ... pushed from June 3 to June 17"
+    old = [
+        (d.start(), d.end())
+        for p in (_YEARLESS_DATE, _DATE)
+        for d in p.finditer(text)
+        if _said_to_be_old(d.group(), text, query)
+    ]
+    others = [m for m in others if not any(a <= m.start() < b for a, b in old)]
     if not own or not others:
         return True
     asked = {stem(w) for t in search_terms(query) for w in _WORD.findall(t)}
@@ -4585,6 +4613,75 @@ def _says_asked(word: str, asked: set[str]) -> bool:
 def _places(core: str, text: str) -> list[re.Match[str]]:
     """Where the unit writes `core` as whole words (case-insensitive)."""
     return list(re.finditer(rf"(?<!\w){re.escape(core)}(?!\w)", text, re.IGNORECASE))
+
+
+_ARTICLES = r"(?:\s+(?:the|a|an|our|its|their|his|her|my|your))?"
+_OLD_BEFORE = re.compile(
+    r"(?i)(?:\bno\s+longer(?:\s+[\w-]+){0,4}"
+    r"|\b(?:not|never)(?:\s+(?:at|in|on|to|for|from|by|with|the|a|an|our|its|their|his|her))*"
+    r"|\b(?:instead\s+of|rather\s+than|in\s+place\s+of|replacing|replaces|replaced|succeeding|succeeds|formerly|"
+    r"(?:tak(?:e|es|ing|en)|took)\s+over\s+from|(?:hand(?:s|ed|ing)?|switch(?:es|ed|ing)?)\s+over\s+from)"
+    + _ARTICLES
+    + r"|\b(?:mov(?:e|es|ed|ing)|chang(?:e|es|ed|ing)|postpon(?:e|es|ed|ing)|reschedul(?:e|es|ed|ing)|"
+    r"push(?:es|ed|ing)?|shift(?:s|ed|ing)?|delay(?:s|ed|ing)?|brought|bring(?:s|ing)?|switch(?:es|ed|ing)?|migrat(?:e|es|ed|ing)|"
+    r"relocat(?:e|es|ed|ing)|transfer(?:s|red|ring)?|renam(?:e|es|ed|ing)|upgrad(?:e|es|ed|ing)|"
+    r"downgrad(?:e|es|ed|ing))\b[^.;!?\n]{0,60}?\bfrom" + _ARTICLES + r")\s*[\"'“‘(]?$"
+)
+"""The words before a value that say it is no longer so: "no longer planned for", "not at the", "(not", "instead
+of", "taking over from", "moved from", "was changed ... from" (the value after "from" is the old one)."""
+_AMOUNT_BEFORE = re.compile(
+    r"(?i)\b(?:up|down|rose|fell|increased|decreased|raised|lowered|reduced|cut)\s+from"
+    + _ARTICLES
+    + r"(?:\s+(?:requested|original|planned|previous|old|initial))?\s*$"
+)
+"""... and before an amount: "down from the requested $52,000", "up from 40"."""
+_OLD_AFTER = re.compile(
+    r"(?i)^[\"'”’)]?\s*(?:(?:[^.;!?\n]{0,40}?\b(?:no\s+longer|any\s?more)\b)"
+    r"|(?:is|are|was|were|has\s+been|have\s+been|had\s+been|will\s+be|got|gets)\s+(?:now\s+)?(?:replaced|superseded|"
+    r"dropped|retired|deprecated|abandoned|scrapped|cancell?ed)\b"
+    r"|(?:\s*,)?\s*as\s+(?:originally|first|initially|previously)\s+(?:planned|scheduled|announced|reported|agreed|"
+    r"stated|booked)"
+    r"|(?:is\s+|are\s+|was\s+|will\s+be\s+)?hand(?:s|ed|ing)?\s+over(?:\s+[\w-]+){0,3}\s+to\b)"
+)
+_WAS_NOW = (re.compile(r"(?i)\b(?:was|were|used\s+to\s+be)\b"), re.compile(r"(?i)^\s*[,;]\s*(?:but\s+|and\s+)?now\b"))
+"""A value between "was" and ", now" ("The fee was 45 EUR, now 50 EUR"): the old one."""
+"""The words after a value that say it is no longer so: "elasticsearch is no longer used", "can't do 20 November
+anymore", "was replaced", "not 30 November as originally planned", "Jonas is handing over to Ana"."""
+_ASKS_THE_OLD = re.compile(
+    r"(?i)\b(?:originally|original|previous(?:ly)?|old|older|former(?:ly)?|before|initially|initial|earlier|prior|"
+    r"used\s+to|no\s+longer|any\s?more|requested|instead|replac\w*|from|not|never|n't)\b|n[’']t\b"
+)
+"""A question that asks for a former value ("What was the original date?", "Who ran it before?") or for what is
+not so: a value the text calls old or denies may answer it."""
+
+
+def _said_to_be_old(core: str, text: str, query: str, first: bool = False) -> bool:
+    """Whether `text` writes `core` each time (or the `first` time) as a value that is no longer so: the old side
+    of a change ("moved from March 21 to April 4", "is no longer planned for March 21", "was 45, now 50"), the
+    former doer of a hand-over ("taking over from Jonas", "instead of Jonas", "Jonas is handing over to Ana"), or a
+    value denied ("we meet at the café, not at the library", "3 failing tests (not 5)"). The new value, or a hedge,
+    answers "When is it planned now?"; the old one never does (audit 88b v01, v05). A question that asks for the
+    former value or the denied one (`_ASKS_THE_OLD`) passes."""
+    if _ASKS_THE_OLD.search(query):
+        return False
+    inner = [m.group() for p in (_DATE, _A_DAY_OF_A_MONTH, _NUMERIC_DATE) for m in p.finditer(core)]
+    if any(value.strip() != core.strip() and _said_to_be_old(value, text, query) for value in inner):
+        return True  # "moved from March 21 to April" holds the old date whole, and the new one cut: no answer
+    places = _places(core.strip(), text)
+    if not places:
+        return False
+
+    def old(place: re.Match[str]) -> bool:
+        before = text[max(0, place.start() - 120) : place.start()]
+        before = re.split(r"[.!?;\n]\s|[:]\s", before)[-1]  # its own clause
+        after = text[place.end() : place.end() + 80]
+        if _OLD_BEFORE.search(before) or _OLD_AFTER.match(after):
+            return True
+        if _WAS_NOW[0].search(before) and _WAS_NOW[1].match(after):
+            return True
+        return bool(re.search(r"\d", core)) and _AMOUNT_BEFORE.search(before) is not None
+
+    return old(places[0]) if first else all(old(place) for place in places)
 
 
 _VALUE_NOUNS = frozenset(
@@ -4883,16 +4980,29 @@ _CLAUSE_OPENERS = frozenset("if when whenever unless once while for on in with w
 _CLAUSE_CLOSERS = frozenset(", ; : ( ) and or".split())
 
 
+_AN_AMOUNTS_NUMBER = re.compile(r"(?:[£$€¥₹]\s?|[A-Z]{3}\s)?(\d+(?:[.,:]\d+)*)")
+"""A number alone, or a sum of money's: its currency sign or code before it ("$1,900", "EUR 400"); group 1 is the
+number as a clause's token writes it."""
+
+
 def _number_of_its_clause(core: str, text: str, query: str) -> bool:
     """Whether `core`, a number, is the one whose clause holds most of the question's words, in each sentence of
     the unit that writes it among other numbers: in "the exit status is 0 if a line is selected, 1 if no lines
     were selected, and 2 if an error occurred", "no lines were selected" is 1's clause, not 2's. A number's
     clause is the words up to the next number ("N if ...", when every number of the sentence is followed by
     such a word) or from the number before it ("... N,", when every number ends its clause); when the sentence
-    shows neither shape, both readings must name `core`. A sentence with one number, or an answer that is no
-    number, passes."""
-    if not _FULL_NUMBER.fullmatch(core):
+    shows neither shape, both readings must name `core`, but for one whose clauses hold none of the question's
+    words (audit 88b v04: "The cloud bill for February was $17,240, which is $1,900 over forecast": the words before
+    each number name the bill's, those after name nothing asked). A sum of money is its number ("$1,900", "EUR
+    400"), unless the question names a rate or a bound, which `_tied_to_the_asked` reads. A sentence with one
+    number, or an answer that is no number (a per cent, a measure), passes."""
+    amount = _AN_AMOUNTS_NUMBER.fullmatch(core.strip())
+    if amount is None:
         return True
+    rated = _PER_ASKED.search(query) or _PERIOD_ADJECTIVE.search(query)
+    if amount.group(1) != core.strip() and (rated or any(asking.search(query) for _, asking in _ASKED_BOUNDS)):
+        return True  # "the yearly price", "the maximum fee": the rate or bound an amount is written with says which
+    core = amount.group(1)
     question = {
         stem(w)
         for w in _WORD.findall(query.lower())
@@ -4925,7 +5035,9 @@ def _number_of_its_clause(core: str, text: str, query: str) -> bool:
             readings = [before]
         else:
             readings = [after, before]
-        if all(_sole_best(reading) == core for reading in readings):
+        # a reading whose clauses hold none of the question's words abstains; one that ties two numbers does not
+        bests = [_sole_best(reading) for reading in readings if any(score for _, score in reading)]
+        if bests and all(best == core for best in bests):
             return True
     return False
 
@@ -11256,6 +11368,42 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
     return best[0] if len(best) == 1 else None
 
 
+_SECTION_SETTING = re.compile(r"^([ \t]*)([A-Za-z_][\w.-]*)[ \t]*[:=][ \t]*([^\s#;][^\n]*?)[ \t]*$")
+
+
+def section_setting(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(value, line, line number) of the one `key: value` (or `key = value`) line of a configuration file whose key
+    the question names whole and that sits in a section the question names too: "Which image does the search
+    service use?" over a docker-compose file is `image:` under `search:` (its parents `services.search`), never a
+    comment above the services that speaks of search too (audit 88b v02, v03), nor `image:` of another service. A
+    section is a YAML key the line is indented under (`_section_above`); the question's other
+    words are the section path's or a setting question's own ("use", "value": `_SETTING_FRAME`). None when no such
+    line, or several with different values, fit."""
+    if expected_type(query) == "reason" or _ASKS_WHAT_IT_DOES.match(query):
+        return None
+    asked = {stem(_KEY_ABBREVIATIONS.get(w, w)) for w in _WORD.findall(query.lower()) if w not in ENGLISH_STOPWORDS}
+    found: dict[str, tuple[str, str, int]] = {}
+    for text in _plain_texts(state):
+        lines = text.split("\n")
+        for number, line in enumerate(lines, 1):
+            match = _SECTION_SETTING.match(line)
+            if match is None or not match.group(1) or line.lstrip().startswith(("#", ";", "-")):
+                continue  # (an INI file's `[section]` heads its lines' units, which cite it: they answer)
+            words = {stem(w) for w in _key_words(match.group(2))}
+            if not words or not words <= asked:
+                continue
+            path = [part for part in _section_above(lines, number).split(".") if part]
+            parts = [{stem(w) for w in _key_words(part)} for part in path]
+            if not any(part and part <= asked and not part <= words for part in parts):
+                continue  # the question names no section of this line: `setting_value` reads keys alone
+            if asked - words - set().union(*parts) - _SETTING_FRAME:
+                continue
+            value = re.sub(r"\s+#.*$", "", match.group(3)).strip().strip("\"'")
+            if value and not value.startswith(("|", ">", "&", "*")):
+                found.setdefault(value, (value, line.strip(), number))
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
 _ASKS_FLAG = re.compile(
     r"(?i)^\s*(?:is|are)\s+(?P<what>[\w\s.'’-]{1,80}?)\s+(?:currently\s+|now\s+)?"
     r"(?P<state>enabled|disabled|on|off|active|inactive|turned\s+on|turned\s+off|switched\s+on|switched\s+off)"
@@ -13824,6 +13972,49 @@ def aligned_rows_count(state: dict[str, Any], query: str) -> str | None:
     )
 
 
+_MAIL_SEPARATOR = re.compile(r"(?i)^[> \t]*-{2,}[ \t]*(?:original|forwarded)\s+message[ \t]*-{2,}[ \t]*$")
+"""An older mail's separator line in a reply or a forward ('-----Original Message-----')."""
+
+
+def _thread_text(state: dict[str, Any], source: Any) -> str:
+    """The text of `source` less its quote marks ("> ", ">> ") when it is an e-mail thread (a mail that quotes or
+    holds an older one: an "On ... wrote:" line, an '-----Original Message-----' line or a second `From:` header
+    block); "" for any other text."""
+    texts = [s[1] for s in state["sources"] if s[0] == source and len(s) == 2 and isinstance(s[1], str)]
+    if len(texts) != 1:
+        return ""
+    text = texts[0]
+    if not (
+        _MAIL_ATTRIBUTION.search(text)
+        or any(_MAIL_SEPARATOR.match(line) for line in text.split("\n"))
+        or len(_MAIL_HEADER_BLOCK.findall(text)) > 1
+    ):
+        return ""
+    return re.sub(r"(?m)^[> \t]+", "", text)  # a quote's marks are no words of its sentences
+
+
+def _denied_by_a_newer_mail(state: dict[str, Any], unit: dict[str, Any], span: str, query: str) -> bool:
+    """Whether the newest mail of a thread that writes `span` calls it no longer so or denies it (replies are
+    written above what they quote, so the first mention is the newest): the plan quoted at the bottom says "Move
+    date: 20 November", and the reply above it "the movers can't do 20 November anymore"; "Place: the city library"
+    under "we meet at Café Lindgren, not at the library" (audit 88b v06, v07). A phrase of words has its last word
+    stand for it ("library" of "city library"). The newer mail decides, so the older value is no answer."""
+    text = _thread_text(state, unit["source"])
+    if not text:
+        return False
+    said = [span.strip()]
+    head = _WORD.findall(span)[-1:]
+    if (
+        head
+        and len(head[0]) > 3
+        and head[0].lower() not in STOPWORDS
+        and not re.search(r"\d", span)
+        and head[0] != span
+    ):
+        said.append(head[0])
+    return any(_said_to_be_old(value, text, query, first=True) for value in said)
+
+
 def thread_mail_count(state: dict[str, Any], query: str) -> str | None:
     """The count of the mails in an e-mail text (audit 84b F10): its header blocks ("From:" with "To:", "Date:" or
     "Subject:" lines under it, at any quote depth) and its quoted replies' attribution lines ("On ..., X wrote:"),
@@ -14332,6 +14523,9 @@ def _guided_answer(
             f"[line {number:,}] {line} (in {section or 'top level'})" for _, line, number, section in flags
         )
         return _answered(f"{answer}\nFrom {where}", report)
+    sectioned = section_setting(state, query)
+    if sectioned is not None:  # "Which image does the search service use?": `image:` under `search:` (audit 88b v02)
+        return _line_answer(*sectioned, "the question names a setting's key and the section it is set in", report)
     setting = setting_value(state, query)
     if setting is not None:
         return _line_answer(*setting, "a configuration file's setting names what is asked", report)
@@ -14607,6 +14801,9 @@ def _guided_answer(
             span = labelled or None
         if span is not None and check is not None and not a_value_of_the_asked_column(state, query, span):
             report.append(f"  {span!r} is no value of the column the question names: no short answer")
+            span = None
+        if span is not None and check is not None and _denied_by_a_newer_mail(state, unit, span, query):
+            report.append(f"  a newer mail of the thread says {span!r} is no longer so, or denies it: no short answer")
             span = None
         for verb in by_field if span is not None and check is not None else []:
             # "Where does Leo live?" over `name,birthplace,town`: the town says "live", so only its cell answers;
