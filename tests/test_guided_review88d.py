@@ -99,11 +99,23 @@ def test_a_measured_row_keeps_the_rows_its_condition_names(question: str, expect
     assert first_line(over(STAFF, question)) == expected
 
 
+def test_a_stop_word_in_capitals_is_a_condition() -> None:
+    team = [{**row, "dept": "IT" if row["name"] in ("Quin", "Rhea") else "Sales"} for row in STAFF]
+    assert first_line(over(team, "Who is the youngest person in IT?")) == "Quin"
+
+
 def test_the_answer_says_which_rows_it_kept() -> None:
     assert "whose city is Bristol" in over(STAFF, "How old is the youngest user in Bristol?")
 
 
-@pytest.mark.parametrize("question", ["How old is the youngest user in Leeds?", "Who is the oldest user in Swansea?"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How old is the youngest user in Leeds?",
+        "Who is the oldest user in Swansea?",
+        "Who is the oldest user in the marketing team?",
+    ],
+)
 def test_a_condition_no_column_applies_is_no_answer(question: str) -> None:
     assert first_line(over(STAFF, question)) not in ("23", "61", "Rhea", "Piet")
 
@@ -124,6 +136,13 @@ POINTS = rows("Player,Points", "Nia,14", "Omar,41", "Pat,33")
 def test_a_superlative_of_a_named_column_picks_its_row(question: str, expected: str) -> None:
     assert first_line(over(POINTS, question)) == expected
     assert first_line(over([*POINTS, {"Player": "Total", "Points": "88"}], question)) == expected
+
+
+def test_a_superlative_of_a_named_column_among_a_subset() -> None:
+    mixed = rows("Name,Sex,Points", "Nia,F,14", "Omar,M,41", "Pat,F,33", "Quentin,M,20")
+    assert first_line(over(mixed, "Who has the highest points among the women?")) == "Pat"
+    assert first_line(over(mixed, "Which man has the lowest points?")) == "Quentin"
+    assert first_line(over(mixed, "Who has the highest points overall?")) == "Omar"
 
 
 def test_a_superlative_of_a_text_tables_column() -> None:
@@ -219,3 +238,16 @@ def test_several_stages_name_no_one_base_image() -> None:
         "node:20 AS build",
         "nginx:1.27",
     )
+
+
+def test_a_stage_name_is_no_part_of_the_base_image() -> None:
+    named = DOCKERFILE.replace("FROM node:20-alpine", "FROM --platform=linux/amd64 node:20-alpine AS app")
+    answer = ask(named, "What is the base image?", name="Dockerfile")
+    assert first_line(answer) == "node:20-alpine"
+    assert "FROM --platform=linux/amd64 node:20-alpine AS app" in answer
+
+
+def test_a_command_beside_an_entrypoint_is_not_the_whole_command() -> None:
+    both = DOCKERFILE.replace('CMD ["node", "index.js"]', 'ENTRYPOINT ["node"]\nCMD ["index.js"]')
+    assert first_line(ask(both, "What is the default command?", name="Dockerfile")) != '["index.js"]'
+    assert first_line(ask(both, "What is the entrypoint?", name="Dockerfile")) == '["node"]'

@@ -9312,6 +9312,14 @@ def _name_column(columns: list[str], rows: list[tuple[int, list[str]]]) -> int |
     return None
 
 
+_ROWS_FRAME = frozenset(
+    "table list file data dataset sheet spreadsheet row rows record records entry entries all whole everyone "
+    "everybody among amongst across team class group club company office family household school league squad "
+    "total overall celsius fahrenheit kg kilograms grams lbs km kilometres kilometers miles metres meters cm mm "
+    "minutes mins seconds secs hours hrs days weeks months years percent euros dollars pounds".split()
+)
+"""Words of a condition that only frame the rows ("in the table", "of all the entries", "in the class") or say the
+answer's unit ("in minutes", "in Celsius"): they keep every row."""
 _SEX_OF = {w: "male" for w in "m male males man men boy boys gentleman gentlemen".split()} | {
     w: "female" for w in "f w female females woman women girl girls lady ladies".split()
 }
@@ -9335,24 +9343,30 @@ def _cell_is(cell: str, phrase: str, sexes: bool) -> bool:
 
 
 def rows_where(
-    columns: list[str], rows: list[tuple[int, list[str]]], words: list[str], *, strict: bool = True
+    columns: list[str],
+    rows: list[tuple[int, list[str]]],
+    words: list[str],
+    *,
+    strict: bool = True,
+    frame: Collection[str] = (),
 ) -> tuple[list[tuple[int, list[str]]], list[str]] | None:
     """The rows of a table that a question's condition words keep ("in York", "from Leeds", "with status active",
-    the noun of "Which man came last?"), and what each kept ("city York"): a phrase of up to three words that is a
-    whole cell of one column keeps the rows holding it there (a column's name before it, "status", says which
+    the noun of "Which man came last?"), and what each kept ("city is York"): a phrase of up to three words that is
+    a whole cell of one column keeps the rows holding it there (a column's name before it, "status", says which
     column; "man" is 'M' of a column of sexes). A word the table neither holds as a cell nor names as a column is
-    left as framing ("of the users") unless `strict` and it names something: written with a capital or digits, a
-    sex ('women') or a word of a cell: then None, a condition no column applies, whose rows would be a guess
-    (audit 88g v04, v05: 'How old is the youngest user in York?' was answered over every row). None too when a
+    a condition no column applies, whose rows would be a guess: None (audit 88g v04, v05: 'How old is the youngest
+    user in York?' was answered over every row), unless it only frames the rows: a stem in `frame` (the rows' own
+    noun, the file's name), a person's noun or `_ROWS_FRAME` ("of the users", "in the table"). Not `strict` (a
+    question's noun, "Which runner came last?"), only a sex the table gives no column of is None. None too when a
     phrase is a cell of two columns, or no row is left."""
+    framing = {stem(w) for w in _ROWS_FRAME} | _PERSON_NOUNS | set(frame)
     sexes = {at for at in range(len(columns)) if _sex_column(rows, at)}
-    held = {w.lower() for _, c in rows for cell in c for w in _WORD.findall(cell)}
     kept, said = rows, []
     within: int | None = None  # the column a column's name just said
     at = 0
     while at < len(words):
-        if words[at].lower() in ENGLISH_STOPWORDS:
-            at += 1
+        if words[at].lower() in ENGLISH_STOPWORDS and not (words[at].isupper() and len(words[at]) > 1):
+            at += 1  # but "in IT", "from the US": a stop word's letters in capitals name a thing
             continue
         for size in (3, 2, 1):
             phrase = " ".join(words[at : at + size])
@@ -9378,12 +9392,8 @@ def rows_where(
         named = _column_for(word, columns)
         if named is not None:
             within = named
-        elif strict and (
-            word[:1].isupper() or any(ch.isdigit() for ch in word) or word.lower() in _SEX_OF or word.lower() in held
-        ):
-            return None
-        elif not strict and word.lower() in _SEX_OF:
-            return None  # "Which woman won?" over a table that gives no one's sex
+        elif word.lower() in _SEX_OF or (strict and stem(word.lower()) not in framing):
+            return None  # "Which woman won?" over a table that gives no one's sex; "in Leeds" over no Leeds
         at += 1
     if not kept:
         return None
@@ -9416,7 +9426,9 @@ def column_measure(state: dict[str, Any], query: str) -> str | None:
     # leaves no answer, the extreme of every row would be a guess (audit 88g v05)
     asked = row_asked or column_asked or value_asked
     assert asked is not None
-    kept = rows_where(columns, rows, _WORD.findall(asked.group("cond") or ""))
+    nouns = [asked.groupdict().get(group) or "" for group in ("noun", "noun2")]
+    frame = {stem(w.lower()) for w in [*own_kind_words(state), *nouns] if w}  # "of the users" over users.csv
+    kept = rows_where(columns, rows, _WORD.findall(asked.group("cond") or ""), frame=frame)
     if kept is None:
         return None
     among, conditions = kept
@@ -9527,7 +9539,7 @@ def column_measure(state: dict[str, Any], query: str) -> str | None:
 _ROW_BY_COLUMN = re.compile(
     r"(?i)^\s*(?:who|(?:which|what)\s+(?P<noun>[a-z][\w-]*))\s+(?:has|had|have|got|gets|scored|earned|received|"
     r"achieved|recorded|posted|holds|held|with)\s+the\s+(?P<end>[a-z]+)\s+(?P<column>[\w-]+(?:\s+[\w-]+){0,2}?)"
-    r"(?P<cond>\s+(?:in|of|on|from|at|among|with|for)\s+[\w'’ -]{1,60}?)?\s*[?.!]*\s*$"
+    r"(?P<cond>\s+(?:in|of|on|from|at|among|with|for)\s+[\w'’ -]{1,60}?)?(?:\s+overall)?\s*[?.!]*\s*$"
 )
 """'Who has the highest score?', 'Which day has the warmest high?', 'Which player has the lowest handicap in
 York?': the row whose cell in the column the words after the superlative name is the greatest or least."""
@@ -9598,7 +9610,8 @@ def column_row_extreme(state: dict[str, Any], query: str) -> str | None:
     names = [c[name_at].strip() for _, c in rows if name_at < len(c)]
     if len(names) != len(rows) or not all(names) or len(set(names)) != len(names):
         return None
-    kept = rows_where(columns, among, _WORD.findall(m.group("cond") or ""))
+    frame = {stem(w.lower()) for w in [*own_kind_words(state), noun or ""] if w}
+    kept = rows_where(columns, among, _WORD.findall(m.group("cond") or ""), frame=frame)
     if kept is None:
         return None
     among, conditions = kept[0], [*conditions, *kept[1]]
@@ -11269,22 +11282,27 @@ def dockerfile_instruction(state: dict[str, Any], query: str) -> tuple[str, str,
     if len(named) != 1:
         return None
     name, pattern, adds = named[0]
-    rest = [w for w in _WORD.findall(pattern.sub(" ", query).lower()) if w not in ENGLISH_STOPWORDS]
+    rest = [_POSSESSIVE.sub("", w) for w in _WORD.findall(pattern.sub(" ", query).lower())]  # "the image's"
+    rest = [w for w in rest if w not in ENGLISH_STOPWORDS]
     if any(stem(w) not in _DOCKER_FRAME and w != name.lower() for w in rest):
         return None
-    given = [(number, argument) for number, instruction, argument in lines if instruction == name]
+    # (line, the argument as written, the value it gives)
+    given = [(number, argument, argument) for number, instruction, argument in lines if instruction == name]
     if not given:
         return None
+    if name == "CMD" and not re.search(r"\bCMD\b", query) and any(i == "ENTRYPOINT" for _, i, _ in lines):
+        return None  # the container runs its ENTRYPOINT, the CMD its arguments: "the command" is both
+    if name == "FROM":  # 'FROM --platform=linux/amd64 python:3.12-slim AS base': the image is python:3.12-slim
+        given = [(n, a, re.sub(r"(?i)^(?:--\S+\s+)*(\S+)(?:\s+AS\s+\S+)?$", r"\1", a)) for n, a, _ in given]
     if name in _DOCKER_LAST:
         given = given[-1:]
-    elif not adds and len({argument for _, argument in given}) > 1:
+    elif not adds and len({value for _, _, value in given}) > 1:
         return None
-    value = "; ".join(dict.fromkeys(argument for _, argument in given))
-    number = given[0][0]
+    value = "; ".join(dict.fromkeys(value for _, _, value in given))
     shown = "; ".join(
-        f"[line {n:,}] {name} {argument}" if i else f"{name} {argument}" for i, (n, argument) in enumerate(given)
+        f"[line {n:,}] {name} {argument}" if i else f"{name} {argument}" for i, (n, argument, _) in enumerate(given)
     )
-    return value, shown, number
+    return value, shown, given[0][0]
 
 
 _ASKS_FLAG = re.compile(
