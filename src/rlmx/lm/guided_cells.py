@@ -2165,8 +2165,9 @@ _DOCKER_INSTRUCTION = re.compile(
     r"[ \t]+\S",
     re.MULTILINE,
 )
-_DOCKER_KIND = ("container", "containers", "dockerfile", "docker")
-"""What a Dockerfile is about, by its format: it builds a container image, and no instruction line says so."""
+_DOCKER_KIND = ("container", "containers", "dockerfile", "docker", "image", "images", "file")
+"""What a Dockerfile is about, by its format: it builds a container image, and no instruction line says so ("the
+file" is the Dockerfile itself)."""
 _DOCKER_LINES = 3
 
 
@@ -5459,6 +5460,7 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         group_total,
         table_spending,
         column_measure,
+        column_row_extreme,
         cell_count,
         cell_list,
         filled_count,
@@ -7361,13 +7363,15 @@ def field_extreme(state: dict[str, Any], query: str) -> str | None:
     m = _FIELD_EXTREME.match(" ".join(query.split()))
     if m is None:
         return None
-    asked = {stem(w.lower()) for w in _WORD.findall(m.group("words"))}
+    asked = {stem(_KEY_ABBREVIATIONS.get(w.lower(), w.lower())) for w in _WORD.findall(m.group("words"))}
     fitting = []
     for source in state["sources"]:
         for location, fields in source[2] if len(source) > 2 else ():
             keys = re.findall(r"\[['\"]([^'\"\]]+)['\"]\]", str(location))
             values = [str(v).strip() for v in fields.values()]
-            if keys and stem(keys[-1].lower()) in asked and len(values) >= 3 and all(map(_AMOUNT.fullmatch, values)):
+            # the key by its words: `saving_throws`, `savingThrows` and `saving-throws` are "saving throw" (v11)
+            named = {stem(w) for w in _key_words(keys[-1])} if keys else set()
+            if named and named <= asked and len(values) >= 3 and all(map(_AMOUNT.fullmatch, values)):
                 fitting.append((location, fields))
     if len(fitting) != 1:
         return None
@@ -9482,8 +9486,8 @@ largest value (True) or the smallest: "Who is the oldest user?" over a column `a
 ('cheapest', 'most expensive') is `table_spending`'s: a price or a line's total, a sum per group."""
 _ASKS_MEASURED_ROW = re.compile(
     r"(?i)^\s*(?:who|(?:which|what)(?:\s+(?P<noun>[a-z][\w-]*))?)(?:\s+(?:is|was|are|were)|['’]s)\s+(?:the\s+)?"
-    r"(?P<most>most\s+)?(?P<adj>[a-z]+)(?:\s+(?P<noun2>[a-z][\w-]*))?(?:\s+(?:in|of|on)\s+(?:the\s+)?[\w-]+)?"
-    r"\s*[?.!]*\s*$"
+    r"(?P<most>most\s+)?(?P<adj>[a-z]+)(?:\s+(?P<noun2>[a-z][\w-]*))?"
+    r"(?P<cond>\s+(?:in|of|on|from|at|among|with|for)\s+[\w'’ -]{1,60}?)?\s*[?.!]*\s*$"
 )
 """'Who is the oldest user?', 'Which user is the youngest?', 'What is the longest trail?': a row asked by a measure
 adjective."""
@@ -9491,7 +9495,7 @@ _ASKS_COLUMN_MEASURE = re.compile(
     r"(?i)^\s*what(?:\s+is|\s+was|['’]s)\s+(?:the\s+)?(?P<how>maximum|max|highest|largest|biggest|greatest|top|"
     r"minimum|min|lowest|smallest|least|average|mean|median)\s+(?:(?:value|figure)\s+)?(?:of\s+(?:all\s+)?(?:the\s+)?)?"
     r"(?P<column>[a-z][\w -]{0,30}?)"
-    r"(?:\s+(?:of|for|among|across|in)\s+(?:all\s+)?(?:the\s+)?[\w-]+)?\s*[?.!]*\s*$"
+    r"(?P<cond>\s+(?:in|of|on|from|at|among|across|with|for)\s+[\w'’ -]{1,60}?)?\s*[?.!]*\s*$"
 )
 """'What is the maximum age?', 'What is the average age of the users?', 'What was the lowest price?', 'What is the
 median age?', 'What is the mean of the ages?': a column's largest, smallest, mean or median value (newcomer audit 86
@@ -9499,7 +9503,7 @@ v02, 87 v02)."""
 _ASKS_MEASURED_VALUE = re.compile(
     r"(?i)^\s*(?:how\s+(?P<how>[a-z]+)\s+(?:is|was|are|were)|what(?:\s+is|\s+was|['’]s)\s+the\s+"
     r"(?P<column>[a-z][\w -]{0,30}?)\s+of)\s+(?:the\s+)?(?P<adj>[a-z]+)(?:\s+(?P<noun>[a-z][\w-]*))?"
-    r"(?:\s+(?:in|of|on)\s+(?:the\s+)?[\w-]+)?\s*[?.!]*\s*$"
+    r"(?P<cond>\s+(?:in|of|on|from|at|among|with|for)\s+[\w'’ -]{1,60}?)?\s*[?.!]*\s*$"
 )
 """'How old is the oldest user?', 'What is the age of the youngest user?', 'What is the city of the tallest
 player?': a value of the row a measure adjective picks, in the column the how-word measures ('old': the age) or the
@@ -9535,6 +9539,94 @@ def _name_column(columns: list[str], rows: list[tuple[int, list[str]]]) -> int |
     return None
 
 
+_ROWS_FRAME = frozenset(
+    "table list file data dataset sheet spreadsheet row rows record records entry entries all whole everyone "
+    "everybody among amongst across team class group club company office family household school league squad "
+    "total overall celsius fahrenheit kg kilograms grams lbs km kilometres kilometers miles metres meters cm mm "
+    "minutes mins seconds secs hours hrs days weeks months years percent euros dollars pounds".split()
+)
+"""Words of a condition that only frame the rows ("in the table", "of all the entries", "in the class") or say the
+answer's unit ("in minutes", "in Celsius"): they keep every row."""
+_SEX_OF = {w: "male" for w in "m male males man men boy boys gentleman gentlemen".split()} | {
+    w: "female" for w in "f w female females woman women girl girls lady ladies".split()
+}
+"""The sex a question's noun ("Which man came last?") or a cell of a sex column ('M', 'F', 'Male') says."""
+_SEX_CELLS = frozenset([*_SEX_OF, "x", "nb", "other", "-"])
+"""What a column of sexes holds, each cell: a column of these and nothing else is one ('Sex', 'Gender', 'M/F')."""
+
+
+def _sex_column(rows: list[tuple[int, list[str]]], at: int) -> bool:
+    cells = {c[at].strip().lower() for _, c in rows if at < len(c) and c[at].strip()}
+    return bool(cells & set(_SEX_OF)) and cells <= _SEX_CELLS
+
+
+def _cell_is(cell: str, phrase: str, sexes: bool) -> bool:
+    """Whether a cell holds the value a phrase of the question names: the same words ('York', 'active' of
+    'Active', 'men' of 'Men'), or in a column of sexes the same sex ('man' of 'M')."""
+    cell, phrase = cell.strip().lower(), phrase.lower()
+    if cell == phrase or (" " not in cell and " " not in phrase and stem(cell) == stem(phrase)):
+        return True
+    return sexes and _SEX_OF.get(cell) is not None and _SEX_OF.get(cell) == _SEX_OF.get(phrase)
+
+
+def rows_where(
+    columns: list[str],
+    rows: list[tuple[int, list[str]]],
+    words: list[str],
+    *,
+    strict: bool = True,
+    frame: Collection[str] = (),
+) -> tuple[list[tuple[int, list[str]]], list[str]] | None:
+    """The rows of a table that a question's condition words keep ("in York", "from Leeds", "with status active",
+    the noun of "Which man came last?"), and what each kept ("city is York"): a phrase of up to three words that is
+    a whole cell of one column keeps the rows holding it there (a column's name before it, "status", says which
+    column; "man" is 'M' of a column of sexes). A word the table neither holds as a cell nor names as a column is
+    a condition no column applies, whose rows would be a guess: None (audit 88g v04, v05: 'How old is the youngest
+    user in York?' was answered over every row), unless it only frames the rows: a stem in `frame` (the rows' own
+    noun, the file's name), a person's noun or `_ROWS_FRAME` ("of the users", "in the table"). Not `strict` (a
+    question's noun, "Which runner came last?"), only a sex the table gives no column of is None. None too when a
+    phrase is a cell of two columns, or no row is left."""
+    framing = {stem(w) for w in _ROWS_FRAME} | _PERSON_NOUNS | set(frame)
+    sexes = {at for at in range(len(columns)) if _sex_column(rows, at)}
+    kept, said = rows, []
+    within: int | None = None  # the column a column's name just said
+    at = 0
+    while at < len(words):
+        if words[at].lower() in ENGLISH_STOPWORDS and not (words[at].isupper() and len(words[at]) > 1):
+            at += 1  # but "in IT", "from the US": a stop word's letters in capitals name a thing
+            continue
+        for size in (3, 2, 1):
+            phrase = " ".join(words[at : at + size])
+            if len(words[at : at + size]) < size:
+                continue
+            places = [
+                i
+                for i in (range(len(columns)) if within is None else [within])
+                if any(i < len(c) and _cell_is(c[i], phrase, i in sexes) for _, c in kept)
+            ]
+            if places:
+                break
+        if len(places) > 1:
+            return None  # 'York' in two columns: which one the question means is not told
+        if places:
+            i = places[0]
+            kept = [(n, c) for n, c in kept if i < len(c) and _cell_is(c[i], phrase, i in sexes)]
+            said.append(f"{columns[i]} is {kept[0][1][i].strip()}")
+            at += size
+            within = None
+            continue
+        word = words[at]
+        named = _column_for(word, columns)
+        if named is not None:
+            within = named
+        elif word.lower() in _SEX_OF or (strict and stem(word.lower()) not in framing):
+            return None  # "Which woman won?" over a table that gives no one's sex; "in Leeds" over no Leeds
+        at += 1
+    if not kept:
+        return None
+    return kept, said
+
+
 def column_measure(state: dict[str, Any], query: str) -> str | None:
     """Over a table (a record file's header row names its columns), a row asked by a measure adjective ('Who is the
     oldest user?': the row with the largest `age`; `_MEASURE_WORDS`) or a number column's maximum, minimum or mean
@@ -9557,6 +9649,16 @@ def column_measure(state: dict[str, Any], query: str) -> str | None:
     columns, rows = table[0], _item_rows(table[1])
     if len(rows) < 2:
         return None
+    # the rows the question's condition keeps ("in York", "with status active"): a condition no column applies
+    # leaves no answer, the extreme of every row would be a guess (audit 88g v05)
+    asked = row_asked or column_asked or value_asked
+    assert asked is not None
+    nouns = [asked.groupdict().get(group) or "" for group in ("noun", "noun2")]
+    frame = {stem(w.lower()) for w in [*own_kind_words(state), *nouns] if w}  # "of the users" over users.csv
+    kept = rows_where(columns, rows, _WORD.findall(asked.group("cond") or ""), frame=frame)
+    if kept is None:
+        return None
+    among, conditions = kept
     value_at = None  # the column whose cell of the picked row is the answer ("How old is the oldest user?": age)
     picked = row_asked or value_asked
     if picked is not None:
@@ -9570,6 +9672,10 @@ def column_measure(state: dict[str, Any], query: str) -> str | None:
             named = _column_for(noun, columns) if noun else None
             if named is not None and named != name_at:
                 return None  # "What is the oldest city?" over users' ages: the city's own age is not written
+            subset = rows_where(columns, among, [noun], strict=False) if noun and named is None else (among, [])
+            if subset is None:
+                return None
+            among, conditions = subset[0], [*conditions, *subset[1]]  # "Who is the oldest woman?": the F rows
         if value_asked is not None:
             how = value_asked.group("how")
             measure = _superlative_of(how.lower()) if how else None
@@ -9600,17 +9706,22 @@ def column_measure(state: dict[str, Any], query: str) -> str | None:
         return None
     valued = [
         (float(c[at].strip().strip(_CURRENCY).strip().replace(",", "")), c, n)
-        for n, c in rows
+        for n, c in among
         if at < len(c) and c[at].strip()
     ]
+    if not valued:
+        return None
     written = [c[at].strip() for _, c, _ in valued]
     places = max((len(w.split(".")[1]) if "." in w else 0) for w in written)
     what = f"column {at + 1} ({columns[at]})"
+    whose = f" whose {' and '.join(conditions)}" if conditions else ""  # "whose city is York"
+    rows_said = f"{len(valued):,} row{'s' if len(valued) != 1 else ''}"
+    every = f"the {rows_said}{whose}" if conditions else f"all {rows_said}"
     if mean:
         total = sum(v for v, _, _ in valued)
         average = total / len(valued)
         shown = f"{average:,.{places}f}" if round(average, places) == average else f"{average:,.{places + 2}f}"
-        return f"{shown}\nCounted: {what} of all {len(valued):,} rows, averaged: {total:,.{places}f} / {len(valued):,}."
+        return f"{shown}\nCounted: {what} of {every}, averaged: {total:,.{places}f} / {len(valued):,}."
     if median:  # the middle value once sorted; of an even count, the mean of the two middle ones
         ranked = sorted(valued, key=lambda item: item[0])
         middle = ranked[(len(ranked) - 1) // 2 : len(ranked) // 2 + 1]
@@ -9618,9 +9729,9 @@ def column_measure(state: dict[str, Any], query: str) -> str | None:
         shown = f"{value:,.{places}f}" if round(value, places) == value else f"{value:,.{places + 1}f}"
         written_middle = " and ".join(c[at].strip() for _, c, _ in middle)
         which = f"values {written_middle}, averaged" if len(middle) == 2 else f"value {written_middle}"
-        return f"{shown}\nCounted: {what} of all {len(valued):,} rows, sorted: the middle {which}."
+        return f"{shown}\nCounted: {what} of {every}, sorted: the middle {which}."
     order = sorted(valued, key=lambda item: item[0], reverse=largest)
-    if order[0][0] == order[1][0]:
+    if len(order) > 1 and order[0][0] == order[1][0]:
         return None  # a tie: no one row is the answer
     name_at = _name_column(columns, rows)
     _, best_cells, best_line = order[0]
@@ -9630,14 +9741,15 @@ def column_measure(state: dict[str, Any], query: str) -> str | None:
         f"{c[name_at].strip() if name_at is not None and name_at < len(c) else ''} ({c[at].strip()})".strip()
         for _, c, _ in order[1:4]
     )
+    tail = f"among {rows_said}{whose}" + (f"; next: {others}" if others else "")
     if value_at is not None:
         cell = best_cells[value_at].strip() if value_at < len(best_cells) else ""
         if not cell:
             return None  # the picked row leaves the asked cell empty
         return (
             f"{cell}\nFound: the row with the {end} {what}: {best_cells[at].strip()}"
-            f" ({f'{best_name}, ' if best_name else ''}{row_place(state, best_line)}), among {len(valued):,} rows; "
-            f"its column {value_at + 1} ({columns[value_at]}): {cell}; next: {others}."
+            f" ({f'{best_name}, ' if best_name else ''}{row_place(state, best_line)}), its column {value_at + 1} "
+            f"({columns[value_at]}): {cell}; {tail}."
         )
     if row_asked is not None:
         names = [c[name_at].strip() for _, c, _ in valued] if name_at is not None else []
@@ -9645,20 +9757,123 @@ def column_measure(state: dict[str, Any], query: str) -> str | None:
             return None  # a name on two rows is a group: its rows' sum or one row's value is a guess
         return (
             f"{best_name}\nFound: the row with the {end} {what}: {best_cells[at].strip()} "
-            f"({row_place(state, best_line)}), among {len(valued):,} rows; next: {others}."
+            f"({row_place(state, best_line)}), {tail}."
         )
     where = f" ({best_name}, {row_place(state, best_line)})" if best_name else f" ({row_place(state, best_line)})"
-    return f"{best_cells[at].strip()}\nFound: the {end} {what}{where}, among {len(valued):,} rows; next: {others}."
+    return f"{best_cells[at].strip()}\nFound: the {end} {what}{where}, {tail}."
+
+
+_ROW_BY_COLUMN = re.compile(
+    r"(?i)^\s*(?:who|(?:which|what)\s+(?P<noun>[a-z][\w-]*))\s+(?:has|had|have|got|gets|scored|earned|received|"
+    r"achieved|recorded|posted|holds|held|with)\s+the\s+(?P<end>[a-z]+)\s+(?P<column>[\w-]+(?:\s+[\w-]+){0,2}?)"
+    r"(?P<cond>\s+(?:in|of|on|from|at|among|with|for)\s+[\w'’ -]{1,60}?)?(?:\s+overall)?\s*[?.!]*\s*$"
+)
+"""'Who has the highest score?', 'Which day has the warmest high?', 'Which player has the lowest handicap in
+York?': the row whose cell in the column the words after the superlative name is the greatest or least."""
+_GREATEST = frozenset("highest largest biggest greatest maximum max most top".split())
+_LEAST_END = frozenset("lowest smallest least fewest minimum min".split())
+_SUPERLATIVE_WORDS = (
+    (_GREATEST | _LEAST_END) - {"max", "min", "top"}  # a key's part ('maxlength') or a thing ('the top shelf')
+    | frozenset(_MEASURE_WORDS)
+    | frozenset(
+        "best worst strongest weakest hottest coolest cheapest dearest costliest priciest richest poorest deepest "
+        "shallowest widest narrowest nearest farthest furthest quickest busiest quietest loudest wettest driest "
+        "windiest sunniest rainiest calmest".split()
+    )
+)
+"""Superlatives: operators that pick a unit by what it holds, never written in the unit they pick ('the highest
+score' is the row with the largest score; no row says 'highest')."""
+
+
+def column_row_extreme(state: dict[str, Any], query: str) -> str | None:
+    """The row of a table (a record file, a markdown table) whose cell in the number column the question names
+    after its superlative is the greatest or least, named by its column of names: "Who has the highest score?"
+    over `Name,Score` is the name of the row with the largest `Score` (audit 88g v22, v23: NOT FOUND, as no row
+    writes "highest"; a 'Total' row is none of the rows, `_item_rows`). A superlative is an operator on the column,
+    no word of the text: highest, lowest, most, least or a measure adjective (`_MEASURE_WORDS`: 'the warmest
+    high'); "best" and "worst" say no direction (a best time is the least) and give None. The question's
+    condition and a noun that names a subset keep their rows (`rows_where`). None too when no one number column
+    is named, names repeat over rows (a group's sum or one row's value is a guess), or two rows tie."""
+    m = _ROW_BY_COLUMN.match(" ".join(query.split()))
+    table = (_column_text_rows(state) or _prose_table(state)) if m is not None else None
+    if m is None or table is None:
+        return None
+    end = m.group("end").lower()
+    if end in _GREATEST or end in _LEAST_END:
+        largest = end in _GREATEST
+    elif end in _MEASURE_WORDS:
+        largest = _MEASURE_WORDS[end][1]
+    else:
+        return None
+    columns, rows = table[0], _item_rows(table[1])
+    at = _column_for_words(m.group("column").split(), columns)
+    if at is None or len(rows) < 2:
+        return None
+    cells = [c[at].strip().strip(_CURRENCY).strip() for _, c in rows if at < len(c) and c[at].strip()]
+    if len(cells) < 2 or not all(_AMOUNT.fullmatch(c) for c in cells):
+        return None
+    noun = m.group("noun")
+    name_at = _column_for(noun, columns) if noun else _named_column(columns, _DOER_COLUMNS, rows)
+    among = rows
+    conditions: list[str] = []
+    if noun and name_at is None:  # "Which woman has the highest score?": the noun may name the rows of a subset
+        subset = rows_where(columns, rows, [noun], strict=False)
+        if subset is None:
+            return None
+        among, conditions = subset
+    if name_at is None:
+        name_at = next((i for i in range(len(columns)) if i != at and _not_numeric(rows, i)), None)
+    if noun and not conditions and _column_for(noun, columns) is None:
+        # "Which gadget has the largest size?" over tools.csv: a noun that is no column, no subset and not what the
+        # file calls its rows may be something else; a person's noun is what a column of names names
+        people = name_at is not None and columns[name_at].strip().lower() in ("name", "names", "who", "person")
+        if not (
+            _names_its_rows(state, _table_source(state), [noun], plural=False)
+            or (people and stem(noun.lower()) in _PERSON_NOUNS)
+        ):
+            return None
+    if name_at is None or name_at == at or not _not_numeric(rows, name_at):
+        return None
+    names = [c[name_at].strip() for _, c in rows if name_at < len(c)]
+    if len(names) != len(rows) or not all(names) or len(set(names)) != len(names):
+        return None
+    frame = {stem(w.lower()) for w in [*own_kind_words(state), noun or ""] if w}
+    kept = rows_where(columns, among, _WORD.findall(m.group("cond") or ""), frame=frame)
+    if kept is None:
+        return None
+    among, conditions = kept[0], [*conditions, *kept[1]]
+    valued = [
+        (float(c[at].strip().strip(_CURRENCY).strip().replace(",", "")), c[name_at].strip(), n)
+        for n, c in among
+        if at < len(c) and c[at].strip()
+    ]
+    if not valued:
+        return None
+    valued.sort(key=lambda v: -v[0] if largest else v[0])
+    if len(valued) > 1 and valued[0][0] == valued[1][0]:
+        return None  # a tie: no one row is the answer
+    value, name, number = valued[0]
+    runners = ", ".join(f"{who} ({v:,.10g})" for v, who, _ in valued[1:4])
+    whose = f" whose {' and '.join(conditions)}" if conditions else ""
+    counted = f"{len(valued):,} row{'s' if len(valued) != 1 else ''}{whose}"
+    return (
+        f"{name}\nFound: the row with the {'greatest' if largest else 'least'} '{columns[at].strip()}': "
+        f"{value:,.10g} ({row_place(state, number)}), among {counted}" + (f"; next: {runners}." if runners else ".")
+    )
 
 
 _ASKS_DAY_EXTREME = re.compile(
     r"(?i)^\s*(?:(?P<which>which|what)\s+(?:day|date)\s+(?:will\s+be|is|was|should\s+be|looks)\s+(?:the\s+)?"
     r"(?P<adj>warmest|hottest|coldest|coolest|windiest|wettest|rainiest|driest|calmest)"
     r"|what\s+(?:is|was|will\s+be)\s+the\s+(?P<end>highest|lowest|maximum|minimum|warmest|coldest)\s+"
-    r"(?P<what>temperature|temp|high|low|wind(?:\s+speed)?|rain\s+chance|chance\s+of\s+rain))"
+    r"(?P<what>temperature|temp|high|low|wind(?:\s+speed)?|rain\s+chance|chance\s+of\s+rain)"
+    r"|(?P<which2>which|what)\s+(?:day|date)\s+(?:has|had|will\s+have|gets|got|sees|saw|brings)\s+the\s+"
+    r"(?P<end2>highest|lowest|maximum|minimum|warmest|hottest|coldest|coolest|strongest|weakest|most|least)\s+"
+    r"(?P<what2>temperature|temp|high|low|wind(?:\s+speed)?|winds|rain(?:\s+chance)?|chance\s+of\s+rain))"
     r"(?:\s+(?:of|in|on|during|for)\s+(?:the|this)\s+(?:week|forecast|period|month))?\s*[?.!]*\s*$"
 )
-"""'Which day will be the warmest?', 'What is the highest temperature of the week?': over a forecast's day lines."""
+"""'Which day will be the warmest?', 'What is the highest temperature of the week?', 'Which day has the warmest
+high?' (the value named, audit 88g v21): over a forecast's day lines."""
 _TEMPERATURE = r"((?:(?<![\w.])[-−–]|\bminus\s)?\d+(?:\.\d+)?)\s?°\s?[CF]?"
 """A temperature with its sign: 'High -4°C', 'low −2 °C' (a Unicode minus), 'minus 3°C' (audit 87 v12: the sign was
 read as a separator and -4 became 4)."""
@@ -9685,8 +9900,8 @@ def day_extreme(state: dict[str, Any], query: str) -> str | None:
     m = _ASKS_DAY_EXTREME.match(" ".join(query.split()))
     if m is None:
         return None
-    word = (m.group("adj") or f"{m.group('end')} {m.group('what')}").lower()
-    most = not re.search(r"coldest|coolest|lowest|minimum|driest|calmest", word)
+    word = (m.group("adj") or f"{m.group('end') or m.group('end2')} {m.group('what') or m.group('what2')}").lower()
+    most = not re.search(r"coldest|coolest|lowest|minimum|driest|calmest|weakest|least", word)
     if re.search(r"wind", word) or m.group("adj") in ("windiest", "calmest"):
         pattern, what = r"(\d+(?:\.\d+)?)\s?(?:mph|km/h|kph|knots|m/s)\b", "wind speed"
     elif re.search(r"wettest|rainiest|driest|rain", word):
@@ -9715,7 +9930,7 @@ def day_extreme(state: dict[str, Any], query: str) -> str | None:
     n, day, said = top[0]
     answer = (
         day
-        if m.group("which")
+        if m.group("which") or m.group("which2")
         else re.sub(rf"(?i)^(?:high|low|max(?:imum)?|min(?:imum)?){_TEMPERATURE_LEAD}", "", said)
     )
     return (
@@ -9730,6 +9945,10 @@ _WHO_COLUMN = frozenset(
     stem(w) for w in "name runner athlete player competitor entrant rider driver team swimmer cyclist horse".split()
 )
 """Headers of the column that names who finished (a results table's "Name", "Runner", "Team")."""
+_PLACED_NOUNS = _WHO_COLUMN | frozenset(
+    stem(w) for w in "person people one participant contestant finisher racer competitor entry boat car".split()
+)
+"""Nouns of "Which runner came last?" that name a results table's rows whatever they are, no subset of them."""
 _PLACING = re.compile(
     r"(?i)^\s*(?:(?P<who>who|which\s+[\w-]+)\s+(?:(?P<won>won|was\s+the\s+winner|is\s+the\s+winner)|"
     r"(?:came|finished|placed|was|were|is|ended)\s+(?:(?P<first>first|1st|in\s+first\s+place)|(?P<last>last|"
@@ -9764,8 +9983,24 @@ def placing_answer(state: dict[str, Any], query: str) -> tuple[str, dict[str, An
         return None
     at = next(i for i, column in enumerate(columns) if _RANK_COLUMN.match(column))
     who = [i for i, column in enumerate(columns) if {stem(w.lower()) for w in _WORD.findall(column)} & _WHO_COLUMN]
+    noun = m.group("who").split()[1] if m.group("who") and len(m.group("who").split()) > 1 else None
+    among = ""
+    if noun is not None:  # "Which man came last?": the noun may name the rows of a subset, a column's value
+        named = _column_for(noun, columns)
+        if named is not None and named != at:
+            who = [named]  # "Which team won?" over `Name` and `Team`: the team's cell
+        else:
+            subset = rows_where(columns, [(n, c) for _, n, c in placed], [noun], strict=False)
+            if subset is None:
+                return None
+            kept = {n for n, _ in subset[0]}
+            if subset[1]:
+                placed = [row for row in placed if row[1] in kept]
+                among = f" whose {' and '.join(subset[1])}"
+            elif stem(noun.lower()) not in _PLACED_NOUNS:
+                return None  # "Which junior came last?": a subset no column names, the last of all would be a guess
     last = bool(m.group("last") or m.group("lastcell"))
-    best = max(p for p, _, _ in placed) if last else 1
+    best = (max if last else min)(p for p, _, _ in placed)
     chosen = [(number, cells) for p, number, cells in placed if p == best]
     if len(chosen) != 1:
         return None  # a tie for last place: no one row
@@ -9786,7 +10021,7 @@ def placing_answer(state: dict[str, Any], query: str) -> tuple[str, dict[str, An
     if unit is None:
         return None
     place = "last" if last else "first"
-    return answer, unit, f"the row placed {place} ({columns[at]} {best}) of the {len(placed)} placed rows"
+    return answer, unit, f"the row placed {place} ({columns[at]} {best}) of the {len(placed)} placed rows{among}"
 
 
 def _placed_rows(columns: list[str], rows: list[tuple[int, list[str]]]) -> list[tuple[int, int, list[str]]] | None:
@@ -10327,6 +10562,11 @@ _PEOPLE_NOUNS = frozenset(
 )
 """Plural nouns that call the lines of a list of people ('Mum - 07700 900123', 'Jake Ross - 07700 900456') its
 records, whatever the list's title says: each such line starts with a capital."""
+_PERSON_NOUNS = frozenset(
+    stem(w)
+    for w in [*_PEOPLE_NOUNS, *"person user employee worker student pupil player member customer runner".split()]
+)
+"""Nouns of a person ('Which student has the highest score?'): what a table's column of names names."""
 _FIELD_SEPARATORS = (" - ", " – ", " — ", " | ", "\t", "; ", ", ")
 """What divides the fields of a record written on one line, most telling first."""
 _RECORD_LINES = 3
@@ -11402,6 +11642,103 @@ def section_setting(state: dict[str, Any], query: str) -> tuple[str, str, int] |
             if value and not value.startswith(("|", ">", "&", "*")):
                 found.setdefault(value, (value, line.strip(), number))
     return next(iter(found.values())) if len(found) == 1 else None
+
+
+_DOCKER_ASKED: tuple[tuple[str, re.Pattern[str], bool], ...] = (
+    ("EXPOSE", re.compile(r"(?i)\bports?\b|\bexpos(?:e|es|ed|ing)\b"), True),
+    ("WORKDIR", re.compile(r"(?i)\bwork(?:ing)?[ _-]?dir(?:ectory)?\b"), False),
+    (
+        "FROM",
+        re.compile(r"(?i)\b(?:base|parent|source|starting)\s+image\b|\bbased\s+on\b|\bbuilt\s+(?:from|on)\b"),
+        False,
+    ),
+    ("ENTRYPOINT", re.compile(r"(?i)\bentry[ _-]?point\b"), False),
+    (
+        "CMD",
+        re.compile(r"(?i)\b(?:default|start(?:up)?|run)?\s*command\b|\bcmd\b|^\s*what\s+does\s+(?:the\s+)?\w+\s+run\b"),
+        False,
+    ),
+    ("USER", re.compile(r"(?i)\buser\b"), False),
+    ("ENV", re.compile(r"(?i)\benv(?:ironment)?(?:\s+variables?)?\b"), True),
+    ("VOLUME", re.compile(r"(?i)\bvolumes?\b"), True),
+)
+"""A Dockerfile's instructions a question may name by what they do ("Which port does the container expose?":
+EXPOSE; "the working directory": WORKDIR; "the base image": FROM), and whether several lines of one add up (each
+EXPOSE line opens more ports) rather than the last one standing."""
+_DOCKER_FRAME = frozenset(
+    stem(w)
+    for w in "container containers image images dockerfile docker file build run runs running use uses used using set "
+    "sets does expose exposes exposed open opens listen listens default start starts started specified declared "
+    "defined given".split()
+)
+"""Words a question about a Dockerfile's instruction adds that name no more of it: the file's kind ("the
+container", "the image") and the verbs that say the instruction acts."""
+_DOCKER_LAST = frozenset({"CMD", "ENTRYPOINT", "USER"})
+"""Instructions of which the last one is in force (Docker runs the last CMD; the last USER is whom it runs as)."""
+
+
+def _dockerfile(state: dict[str, Any]) -> list[tuple[int, str, str]] | None:
+    """[(line, instruction, argument)] of the one source in a Dockerfile's format (a FROM line and _DOCKER_LINES
+    instructions; `own_kind_words`), a line ended by '\\' joined with the next, comments aside. None otherwise."""
+    found = []
+    for text in _plain_texts(state):
+        head = text[:20000]
+        if len(_DOCKER_INSTRUCTION.findall(head)) < _DOCKER_LINES or not re.search(r"^FROM[ \t]", head, re.MULTILINE):
+            continue
+        lines = text.split("\n")
+        instructions = []
+        number = 0
+        while number < len(lines):
+            start, line = number + 1, lines[number]
+            while line.rstrip().endswith("\\") and number + 1 < len(lines):
+                number += 1
+                line = line.rstrip()[:-1].rstrip() + " " + lines[number].strip()
+            number += 1
+            m = re.match(r"^([A-Z]+)[ \t]+(\S.*?)\s*$", line)
+            if m is not None and _DOCKER_INSTRUCTION.match(line):
+                instructions.append((start, m.group(1), m.group(2)))
+        found.append(instructions)
+    return found[0] if len(found) == 1 else None
+
+
+def dockerfile_instruction(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(argument, line, line number) of the Dockerfile instruction the question names by what it does ("Which
+    port does the container expose?": EXPOSE 8000; "What is the working directory of the container?": WORKDIR;
+    `_DOCKER_ASKED`): a plain Dockerfile writes neither "port" nor "container" (audit 88g v13, v14: NOT FOUND).
+    Several EXPOSE (ENV, VOLUME) lines are all given; of CMD, ENTRYPOINT and USER the last is in force; several
+    FROM or WORKDIR lines (a multi-stage build) name no one value. None when the question is a yes/no one, names
+    no instruction or two, or writes a word more than the instruction and its frame (`_DOCKER_FRAME`: "Which port
+    does the database listen on?" may ask another port than the one exposed)."""
+    if asks_yes_no(query):
+        return None
+    lines = _dockerfile(state)
+    if not lines:
+        return None
+    named = [(name, pattern, adds) for name, pattern, adds in _DOCKER_ASKED if pattern.search(query)]
+    if len(named) != 1:
+        return None
+    name, pattern, adds = named[0]
+    rest = [_POSSESSIVE.sub("", w) for w in _WORD.findall(pattern.sub(" ", query).lower())]  # "the image's"
+    rest = [w for w in rest if w not in ENGLISH_STOPWORDS]
+    if any(stem(w) not in _DOCKER_FRAME and w != name.lower() for w in rest):
+        return None
+    # (line, the argument as written, the value it gives)
+    given = [(number, argument, argument) for number, instruction, argument in lines if instruction == name]
+    if not given:
+        return None
+    if name == "CMD" and not re.search(r"\bCMD\b", query) and any(i == "ENTRYPOINT" for _, i, _ in lines):
+        return None  # the container runs its ENTRYPOINT, the CMD its arguments: "the command" is both
+    if name == "FROM":  # 'FROM --platform=linux/amd64 python:3.12-slim AS base': the image is python:3.12-slim
+        given = [(n, a, re.sub(r"(?i)^(?:--\S+\s+)*(\S+)(?:\s+AS\s+\S+)?$", r"\1", a)) for n, a, _ in given]
+    if name in _DOCKER_LAST:
+        given = given[-1:]
+    elif not adds and len({value for _, _, value in given}) > 1:
+        return None
+    value = "; ".join(dict.fromkeys(value for _, _, value in given))
+    shown = "; ".join(
+        f"[line {n:,}] {name} {argument}" if i else f"{name} {argument}" for i, (n, argument, _) in enumerate(given)
+    )
+    return value, shown, given[0][0]
 
 
 _ASKS_FLAG = re.compile(
@@ -14529,6 +14866,9 @@ def _guided_answer(
     setting = setting_value(state, query)
     if setting is not None:
         return _line_answer(*setting, "a configuration file's setting names what is asked", report)
+    instruction = dockerfile_instruction(state, query)
+    if instruction is not None:  # "Which port does the container expose?" over a Dockerfile's 'EXPOSE 8000'
+        return _line_answer(*instruction, "the question names a Dockerfile instruction by what it does", report)
     options = option_entries(state, query)
     if options is not None:
         report.append(f"the question names {len(options)} option(s) of a manual: their entries answer it")
@@ -14586,6 +14926,13 @@ def _guided_answer(
     if joined:
         terms = [t for t in dict.fromkeys(joined.get(t, t) for t in terms) if t]
         report.append(f"words the text writes as one identifier: {joined}")
+    operators = [t for t in terms if t in _SUPERLATIVE_WORDS and not state["index"].rows(t)]
+    if operators and len(operators) < len(terms):
+        # "Who has the best score?": the superlative picks among the units, no unit writes it (audit 88g v22)
+        terms = [t for t in terms if t not in operators]
+        report.append(f"superlatives that pick among the units, which the text never writes: {operators}")
+    else:
+        operators = []
     salient = salient_terms(query, terms)
     spelled = spelled_out(query, state["index"])
     if spelled:  # "the GPL" over a text that only writes "General Public License": that phrase is the term
@@ -14752,6 +15099,10 @@ def _guided_answer(
         # "which X has the most Y" over records: only a count answers it (count_answer found no field X names);
         # a phrase one record holds would be a confident guess
         report.append("a superlative over records no field or column of which names what is asked: quoted, not read")
+        return _evidence(good[:reads], report, state=state, terms=terms)
+    if operators:
+        # the best units hold what the superlative compares, not which of them is greatest: quoted, never read
+        report.append(f"a superlative {operators[0]!r} no rule compared: the best units are quoted, not read")
         return _evidence(good[:reads], report, state=state, terms=terms)
     # only the unit that matches best may give the answer, so only it is read
     read = [excerpt(good[0], terms)]
