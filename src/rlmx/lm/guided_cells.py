@@ -10051,7 +10051,7 @@ _ENTRANT_NOUNS = _WHO_COLUMN | frozenset(
 """Nouns a results table's every row is one of: a count of them counts the rows, no narrower set."""
 _NON_STARTER = re.compile(r"(?i)^\s*(?:dns|did\s+not\s+start|non-?starter|withdrawn|withdrew|wd|scr(?:atched)?)\s*$")
 """A results table's place cell of an entrant who never started: no one who ran, raced or took part."""
-_SEX_OF = {
+_SEX_BY_STEM = {
     **{stem(w): "F" for w in "f w female females woman women lady ladies girl girls".split()},
     **{stem(w): "M" for w in "m male males man men gentleman gentlemen boy boys".split()},
 }
@@ -10074,19 +10074,23 @@ def _rows_of_noun(
     if named:
         at, lines = next(iter(named.items()))
         return at, next(cells[at].strip() for n, cells in rows if n in lines), lines
-    if key in _SEX_OF:
+    if key in _SEX_BY_STEM:
         sexes = []
         for i, column in enumerate(columns):
-            read = [_SEX_OF.get(stem(cells[i].strip().lower())) for _, cells in rows if i < len(cells) and cells[i]]
+            read = [
+                _SEX_BY_STEM.get(stem(cells[i].strip().lower())) for _, cells in rows if i < len(cells) and cells[i]
+            ]
             if read and all(read) and (len(set(read)) == 2 or _keys(column) in ("sex", "gender")):
                 sexes.append(i)  # a column of sexes only: a size column of 'M' and 'L' is none
         if len(sexes) != 1:
             return None  # no column of sexes ('M40', 'SF' categories name age too), or two
         at = sexes[0]
         lines = {
-            n for n, cells in rows if at < len(cells) and _SEX_OF.get(stem(cells[at].strip().lower())) == _SEX_OF[key]
+            n
+            for n, cells in rows
+            if at < len(cells) and _SEX_BY_STEM.get(stem(cells[at].strip().lower())) == _SEX_BY_STEM[key]
         }
-        return at, f"{_SEX_OF[key]} ({word})", lines
+        return at, f"{_SEX_BY_STEM[key]} ({word})", lines
     if key in _ENTRANT_NOUNS:
         return None, "", {n for n, _ in rows}
     return None
