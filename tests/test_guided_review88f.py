@@ -22,6 +22,11 @@ def test_a_version_written_as_a_value_answers_a_question_naming_the_word() -> No
     assert first_line(got) == "v2.9.0"
 
 
+def test_a_timestamp_read_for_a_version_is_no_answer() -> None:
+    got = ask(SERVICE_LOG, "Which version of ledger-api was started?", reply="10:00:00,001")
+    assert got.startswith("No short answer could be verified") and "v2.9.0" in got, got
+
+
 def test_a_text_without_any_version_value_stays_not_found() -> None:
     log = "Starting ledger-api (pid 4410)\nLoaded settings from /etc/ledger/app.toml\nConnected to postgres\n"
     assert first_line(ask(log, "Which version of ledger-api was started?", reply="4410")) == "NOT FOUND"
@@ -174,3 +179,30 @@ def test_the_best_ranked_unit_is_quoted_before_a_generic_words_near_miss() -> No
     got = ask(AGENT, "What time does the incremental backup run?")
     assert got.startswith("No short answer could be verified"), got
     assert "incremental_time = 23:15" in got.split("\n")[1], got
+
+
+# --- 5: "instead of X" is answered by the note a text writes for going without X -------------------------------
+
+SOUP = (
+    "Leek and Potato Soup\n"
+    "\n"
+    "Ingredients:\n"
+    "- 3 leeks\n"
+    "- 500 g potatoes\n"
+    "- 200 ml double cream\n"
+    "\n"
+    "Notes:\n"
+    "- Out of double cream? Blend in a spoon of cashew butter at the end instead.\n"
+    "- The soup freezes well for a month.\n"
+)
+
+
+def test_a_note_for_going_without_a_thing_is_quoted_for_what_replaces_it() -> None:
+    for question in ("What can I use instead of cream?", "What is a substitute for cream?"):
+        got = ask(SOUP, question, reply="200 ml")
+        assert got.startswith("No short answer could be verified"), got
+        assert "cashew butter" in got.split("\n")[1], got
+
+
+def test_a_thing_no_note_replaces_stays_not_found() -> None:
+    assert first_line(ask(SOUP, "What can I use instead of leeks?", reply="3 leeks")) != "3 leeks"

@@ -2726,6 +2726,9 @@ _IP_ADDRESS = re.compile(
     r"|\b[0-9A-Fa-f]{0,4}(?:::?[0-9A-Fa-f]{1,4}){2,7}\b"
 )
 _A_DIGIT = re.compile(r"\d")
+_A_VERSION_ANSWER = re.compile(r"(?<![\d:,.])\d+(?:\.\d+)*(?![\d:,])")
+"""What answers "which version": a number, dotted or not ("3.4.2", "v2", "Python 3"), that is no part of a clock or
+a timestamp ("08:00:01,112": audit 88b v09, the log line's timestamp read for its version)."""
 _A_NUMBER = re.compile(r"(?i)\d|\b(?:" + "|".join(sorted(NUMBER_WORDS)) + r")\b")
 _NAMING = r"(?<!\bof )(?<!\bin )(?<!\bfor )(?<!\bfrom )(?<!\bto )(?<!\bsince )(?<!\bon )(?<!\bat )"
 _NAMED = r"(?!\s+v?\d)"
@@ -2749,12 +2752,14 @@ _ASKED_TYPE = (
         _PHONE,
     ),
     (re.compile(r"(?i)\bip(?:v[46])? address\b"), _IP_ADDRESS),
-    (re.compile(rf"(?i)\b(?:zip|postal|post) ?code\b|\bpostcode\b|{_NAMING}\bversion\b(?! control){_NAMED}"), _A_DIGIT),
+    (re.compile(r"(?i)\b(?:zip|postal|post) ?code\b|\bpostcode\b"), _A_DIGIT),
+    (re.compile(rf"(?i){_NAMING}\bversion\b(?! control){_NAMED}"), _A_VERSION_ANSWER),
     (re.compile(rf"(?i){_NAMING}\bnumber\b(?! of\b){_NAMED}"), _A_NUMBER),
     (_ASKS_CLOCK_TIME, _CLOCK),
 )
 """A type the question asks for by name, and what an answer of that type must hold: an e-mail address, a URL, a
-telephone number for "phone"/"mobile"/"fax", an IP address, a digit for a postal code or a version, a number
+telephone number for "phone"/"mobile"/"fax", an IP address, a digit for a postal code, a version number for a
+version (`_A_VERSION_ANSWER`), a number
 (a digit or a number word) for a "number" that counts nothing ("Sophie's number"; audit 82b F5)."""
 
 
@@ -10725,6 +10730,34 @@ def replacement(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]]
     return next(iter(said.items()))
 
 
+_SUBSTITUTE_FOR = re.compile(
+    r"(?i)\b(?:substitutes?|replacements?|alternatives?|swaps?)\s+(?:for|to)\s+(?:the\s+|a\s+|an\s+)?([\w'’-]+)"
+)
+"""'a substitute for X', 'an alternative to X': what the question wants replaced, as `_UNAVAILABLE` says 'instead of
+X'."""
+
+
+def substitute_notes(state: dict[str, Any], query: str) -> list[dict[str, Any]]:
+    """The units that say what to do without the thing "What can I use instead of buttermilk?" names (or "a
+    substitute for", "an alternative to"): a note that asks "No buttermilk?" ("Out of double cream?", "Don't have
+    X?", "If you don't have X"; one qualifying word allowed) and says what to do then, the text's way of saying
+    what replaces it (audit 88b v14). They are quoted, never read: the answer is the note's instruction, which no
+    short phrase is. [] when the question asks no such thing or no unit writes such a note."""
+    if _ASKS_WAY.match(query) is None and _SUBSTITUTE_FOR.search(query) is None:
+        return []
+    named = {(m.group(1) or "").rstrip(".,;:?!").lower() for m in _UNAVAILABLE.finditer(query)}
+    named |= {m.group(1).rstrip(".,;:?!").lower() for m in _SUBSTITUTE_FOR.finditer(query)}
+    named = {n for n in named if n and n not in ENGLISH_STOPWORDS}
+    if len(named) != 1:
+        return []
+    thing = re.escape(named.pop())
+    note = re.compile(
+        rf"(?i)(?:\b(?:no|out\s+of|(?:don't|do\s+not)\s+have)\s+(?:any\s+)?(?:[\w-]+\s+)?{thing}\w{{0,2}}\s*\?"
+        rf"|\bif\s+you\s+(?:don't|do\s+not)\s+have\s+(?:any\s+)?(?:[\w-]+\s+)?{thing}\w{{0,2}}\b)\s*\S"
+    )
+    return [u for u in state["units"] if note.search(u["text"])]
+
+
 # --- the answer -------------------------------------------------------------------------------------
 
 
@@ -14272,6 +14305,10 @@ def _guided_answer(
         report.append(f"the question names a thing its entry says to replace: {unit['where']}")
         answer = f"{value}\nFrom {_quote(_at_span(state, unit, value))}"
         return _answered(answer, report)
+    notes = substitute_notes(state, query)
+    if notes:  # "What can I use instead of buttermilk?" over "No buttermilk? Stir lemon juice into milk ..."
+        report.append("the question asks what replaces a thing: the notes that say what to do without it are quoted")
+        return _evidence(notes[:reads], report, state=state)
     listed = keyed_list(state, query)
     if listed is not None:
         key, items, only = listed
