@@ -235,7 +235,8 @@ def render(fields: dict[str, str]) -> str:
 
 
 def detect_shape(text: str) -> str:
-    """ "records" (one fact per line), "lines" (a short list of lines, `_short_list`), "verses" (numbered verses
+    """ "records" (one fact per line), "lines" (a short list of lines, `_short_list`), "yaml" (a nested YAML mapping
+    with blank lines, `_is_yaml`: a unit a line, named by the keys it is under), "verses" (numbered verses
     under chapter headings, or "Book 1:2" lines), "entries" (":headword:" glossary) or "paragraphs" (prose,
     documentation)."""
     lines = text.split("\n")
@@ -257,12 +258,32 @@ def detect_shape(text: str) -> str:
         return "separated"
     if len(nonblank) < 2_000 and any(_INI_SECTION.match(line) for line in nonblank) and _ini_lines(nonblank):
         return "paragraphs"  # an INI file, blank lines between its sections or not: each key under its section
+    if len(nonblank) < 2_000 and len(nonblank) < len(sample) and _is_yaml(nonblank):
+        return "yaml"  # blank lines part its blocks, but a line belongs under the keys above it, not to a paragraph
     blank_share = 1 - len(nonblank) / len(sample)
     if len(nonblank) >= 20 and blank_share < 0.05 and statistics.median(len(x) for x in nonblank) < 300:
         return "records"
     if _short_list(lines):
         return "lines"  # cut as records are, one unit a line, but read by no rule made for a file of records
     return "paragraphs"
+
+
+_YAML_LINE = re.compile(
+    r"""^[ \t]*(?:-[ \t]+)?(?:[\w./-]+|"[^"\n]+"|'[^'\n]+')[ \t]*:(?:[ \t]|$)|^[ \t]*-[ \t]+\S|^---\s*$"""
+)
+_YAML_PARENT = re.compile(r"^([ \t]*)(?:-[ \t]+)?[\w./\"'-]+[ \t]*:[ \t]*(?:#.*)?$")
+
+
+def _is_yaml(nonblank: list[str]) -> bool:
+    """Whether the non-blank lines are a YAML mapping nested by indentation (a compose file, a CI workflow): nine
+    in ten lines a `key:` or a `- item` (comments aside), five at least, and a `key:` with nothing after it
+    that a deeper line follows. Its blocks may be parted by blank lines; its lines are read under their keys."""
+    lines = [line for line in nonblank if not line.lstrip().startswith("#")]
+    if len(lines) < 5 or any("\t" in line[: len(line) - len(line.lstrip())] for line in lines):
+        return False
+    shaped = sum(1 for line in lines if _YAML_LINE.match(line))
+    nested = any(_YAML_PARENT.match(line) and _indent(after) > _indent(line) for line, after in pairwise(lines))
+    return nested and shaped >= 0.9 * len(lines)
 
 
 _SHORT_LIST = 20
@@ -384,8 +405,10 @@ def split_units(sources: list[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], l
         prefix = f"{name}, " if len(sources) > 1 or _PAGE_NAME.search(str(name)) else ""
         if len(source) > 2:
             made = _structured_units(source[2])
-        elif shape in ("records", "lines"):
-            made = _record_units(text, keyed=shape == "records")
+        elif shape in ("paragraphs", "records") and (rows := _sql_rows(text)):
+            made = _sql_units(text, rows, shape)
+        elif shape in ("records", "lines", "yaml"):
+            made = _record_units(text, keyed=shape != "lines", tree=shape == "yaml")
         elif shape == "verses":
             made = _verse_units(text)
         elif shape == "separated":
@@ -399,6 +422,116 @@ def split_units(sources: list[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], l
             unit["where"] = prefix + unit["where"]
         units.extend(made)
     return units, shapes
+
+
+_SQL_NAME = r"(?:`[^`\n]+`|\"[^\"\n]+\"|\[[^\]\n]+\]|[\w.]+)"
+_SQL_INSERT = re.compile(
+    rf"(?im)^[ \t]*INSERT[ \t]+(?:IGNORE[ \t]+)?INTO[ \t]+({_SQL_NAME})\s*(?:\(([^()]*)\))?\s*VALUES\s*"
+)
+_SQL_CREATE = re.compile(rf"(?im)^[ \t]*CREATE[ \t]+TABLE[ \t]+(?:IF[ \t]+NOT[ \t]+EXISTS[ \t]+)?({_SQL_NAME})\s*\(")
+_SQL_NOT_A_COLUMN = re.compile(r"(?i)^\s*(?:PRIMARY|UNIQUE|KEY|INDEX|CONSTRAINT|FOREIGN|CHECK|FULLTEXT|SPATIAL)\b")
+_SQL_VALUE = re.compile(r"""\s*('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*"|[^,'"]*?)\s*(?:,|$)""")
+
+
+def _sql_bare(name: str) -> str:
+    """A table's or column's name without its quotes (`sku`, "sku", [sku]) or schema (shop.products)."""
+    return name.strip().strip('`"[]').split(".")[-1].strip('`"[]')
+
+
+def _sql_group(text: str, at: int) -> int | None:
+    """Where the parenthesised group opening at `text[at]` ("(") closes (the index after its ")"), its quoted
+    strings skipped; None when it never closes."""
+    depth, i = 0, at
+    while i < len(text):
+        c = text[i]
+        if c in "'\"":
+            m = re.compile(rf"{c}(?:[^{c}\\]|\\.|{c}{c})*{c}").match(text, i)
+            i = m.end() if m else len(text)
+            continue
+        depth += c == "("
+        depth -= c == ")"
+        i += 1
+        if depth == 0:
+            return i
+    return None
+
+
+def _sql_values(group: str) -> list[str]:
+    """The values of one tuple's inside ("1,'Wall Shelf, oak',89.00,NULL"), unquoted; NULL is ""."""
+    values: list[str] = []
+    at = 0
+    while (at < len(group) or not values) and (m := _SQL_VALUE.match(group, at)) is not None:
+        at = m.end() if m.end() > at else len(group) + 1  # (an empty match ends the tuple)
+        value = m.group(1)
+        if value[:1] in "'\"" and value[-1:] == value[:1] and len(value) > 1:
+            value = value[1:-1].replace(value[0] * 2, value[0]).replace("\\" + value[0], value[0])
+        elif value.upper() == "NULL":
+            value = ""
+        values.append(value)
+    return values
+
+
+def _sql_rows(text: str) -> list[tuple[int, int, str, list[str], list[tuple[int, list[str]]]]]:
+    """The INSERT statements of an SQL dump, each (start, end offset, table, its columns, its rows: (1-based line,
+    values)); a statement that lists no columns takes its table's CREATE TABLE order (column definitions, not keys
+    or constraints). [] for a text with none, or that is no SQL (a tuple that never closes)."""
+    if "insert" not in text[:2_000_000].lower():
+        return []
+    columns: dict[str, list[str]] = {}
+    for create in _SQL_CREATE.finditer(text):
+        end = _sql_group(text, create.end() - 1)
+        if end is None:
+            continue
+        parts, depth, piece = [], 0, ""
+        for c in text[create.end() : end - 1]:  # split at top-level commas: decimal(10,2) is one type
+            depth += (c == "(") - (c == ")")
+            if c == "," and depth == 0:
+                parts.append(piece)
+                piece = ""
+            else:
+                piece += c
+        parts.append(piece)
+        names = [p.split()[0] for p in parts if p.strip() and not _SQL_NOT_A_COLUMN.match(p)]
+        columns[_sql_bare(create.group(1)).lower()] = [_sql_bare(n) for n in names]
+    found = []
+    for insert in _SQL_INSERT.finditer(text):
+        table = _sql_bare(insert.group(1))
+        named = [_sql_bare(c) for c in insert.group(2).split(",")] if insert.group(2) else None
+        rows, at = [], insert.end()
+        while at < len(text) and text[at] == "(":
+            end = _sql_group(text, at)
+            if end is None:
+                return []
+            rows.append((text.count("\n", 0, at) + 1, _sql_values(text[at + 1 : end - 1])))
+            at = end + len(re.match(r"\s*,?\s*", text[end:]).group(0))  # type: ignore[union-attr]
+        at += text.startswith(";", at)
+        if rows:
+            found.append((insert.start(), at, table, named or columns.get(table.lower(), []), rows))
+    return found
+
+
+def _sql_units(
+    text: str, statements: list[tuple[int, int, str, list[str], list[tuple[int, list[str]]]]], shape: str
+) -> list[dict[str, Any]]:
+    """An SQL dump's units: each row an INSERT statement adds is a record of its own, its values named by their
+    columns ("sku: SHF-220; title: Wall Shelf, oak") and the record named by its table, so a question finds a
+    row by a value and asks a column the CREATE TABLE names (audit 88b v13: the rows were one paragraph and `sku`
+    only in the schema). The rest of the text (the schema, comments) is cut as its shape cuts it."""
+    kept = list(text)
+    for start, end, *_ in statements:  # the statements blanked, line breaks kept: the rest keeps its line numbers
+        kept[start:end] = [c if c == "\n" else " " for c in text[start:end]]
+    rest = "".join(kept)
+    units = _record_units(rest) if shape == "records" else _paragraph_units(rest, entries=False)
+    counted: Counter[str] = Counter()  # rows per table, over all its statements
+    for _, _, table, columns, rows in statements:
+        for line, values in rows:
+            counted[table] += 1
+            number = counted[table]
+            names = columns if len(columns) == len(values) else [f"column {i}" for i in range(1, len(values) + 1)]
+            unit = _record_unit(dict(zip(names, values, strict=True)), line, f"line {line:,}")
+            unit.update(name=table, table=table, where=f"line {line:,} ({table}, row {number:,})")
+            units.append(unit)
+    return sorted(units, key=lambda u: u["line"])
 
 
 _BOX_BORDER = re.compile(r"[ \t]*\*{10,}[ \t]*")
@@ -567,7 +700,7 @@ def _continues_an_item(line: str, item: str) -> bool:
     return bullet is not None and not _ITEM_BULLET.match(line) and indent > len(bullet.group(1))
 
 
-def _record_units(text: str, keyed: bool = True) -> list[dict[str, Any]]:
+def _record_units(text: str, keyed: bool = True, tree: bool = False) -> list[dict[str, Any]]:
     """One unit per line of a record file; a table with a header row gets "column: value" units (the header
     itself is no unit), JSON Lines their fields. Locations are file lines, with the line's first field, its key,
     when `keyed` (a short list's line, "The deposit is 900 crowns", has no key: "line 4", not "line 4 (The)")."""
@@ -608,7 +741,8 @@ def _record_units(text: str, keyed: bool = True) -> list[dict[str, Any]]:
     sample = [line for line in lines[:2000] if line.strip()]
     delimiter = next((d for d in ";\t|," if sum(d in line for line in sample) >= 0.8 * len(sample)), None)
     indented = sum(1 for line in sample if line[:1] in " \t")
-    tree = 0.05 * len(sample) <= indented <= 0.95 * len(sample)  # an outline: pci.ids, a nested list
+    # an outline (pci.ids, a nested list), or YAML: each line under its keys, across blank lines (audit 88b v11)
+    tree = tree or 0.05 * len(sample) <= indented <= 0.95 * len(sample)
     parents: list[tuple[int, str]] = []  # (indent, text) of the lines above that hold the next ones
     units = []
     # a short list under a title ("db-prod-2" over "IP: 10.0.4.17"): the title names what each line is about
@@ -2141,9 +2275,10 @@ def frame_terms(query: str, terms: list[str], index: Index, kinds: Collection[st
     over a Dockerfile; what the whole file is about is written on none of its lines). Such a word, absent from a
     small text, weighs as much as the subject and sank the unit that holds it below MIN_COVER (audit 82 F6/F7,
     87 F6/F7, 87c F6). A word the text writes stays a term; so do the subject's words, however rare, so an absent
-    fact stays NOT FOUND. The verb that presents an example ('given as an example': `_AS_AN_EXAMPLE`) frames the
-    question written or not ("give away copies" is another giving); 'example' itself stays a term, which the text
-    holds where it gives one (`_EXAMPLE_MARKS`)."""
+    fact stays NOT FOUND. 'number' of 'the maximum number of X' (`_BOUNDED_NUMBER`) frames it too. The verb that
+    presents an example ('given as an example': `_AS_AN_EXAMPLE`) frames the question written or not ("give away
+    copies" is another giving); 'example' itself stays a term, which the text holds where it gives one
+    (`_EXAMPLE_MARKS`)."""
     presenting = {_bare(m.group(1)) for m in _AS_AN_EXAMPLE.finditer(query) if stem(m.group(1).lower()) in _PRESENTING}
     frame = set(_MODAL) | _NO_CONTENT_VERBS
     own = {stem(w) for w in kinds}
@@ -2151,6 +2286,8 @@ def frame_terms(query: str, terms: list[str], index: Index, kinds: Collection[st
     listed = _THE_LIST.search(query)
     if listed:
         frame.add("list")
+    if _BOUNDED_NUMBER.search(query):  # "the maximum number of attempts" is `max_attempts`: 'number' frames it
+        frame.add("number")
     part = _WHICH_PART.match(query)
     if part:
         frame.update(_bare(w) for w in _WORD.findall(part.group(0)))
@@ -2158,6 +2295,11 @@ def frame_terms(query: str, terms: list[str], index: Index, kinds: Collection[st
     if kind and _bare(kind.group(1)) in terms:  # 'What does the writerow method do?': 'method' names no subject
         return [t for t in terms if (t in frame and not index.rows(t)) or t == kind.group(2).lower() or t in presenting]
     return [t for t in terms if (t in frame and not index.rows(t)) or t in presenting]
+
+
+_BOUNDED_NUMBER = re.compile(r"(?i)\b(?:max(?:imum)?|min(?:imum)?)\s+number\s+of\b")
+"""'the maximum (minimum) number of X': a bound on a count, which a setting writes as `max_X` (`MaxX`, 'X limit')
+and never with the word 'number' (audit 88b v10); a text that writes 'number' keeps it a term."""
 
 
 _DOCKER_INSTRUCTION = re.compile(
@@ -2323,6 +2465,7 @@ def unnamed_attribute(query: str, index: Index, *, records: bool = False) -> str
         or (records and compared and len(words) < 2 and words[0].lower() in _SCORE_WORDS)
         or any(index.rows(w) for w in words)
         or any(index.rows(other) for w in words for other in _SAME_ATTRIBUTE.get(w.lower(), ()))
+        or any(index.rows(other) for w in words for other in _ABBREVIATED.get(w.lower(), ()))
     ):
         return None  # (a column `writer` holds the author, `town` the city: review 83c v15)
     if any(index.rows(a + b) or index.rows(f"{a}_{b}") for a, b in pairwise(words)):
@@ -2420,7 +2563,8 @@ def said_otherwise(term: str, query: str, index: Index) -> list[str]:
     ("teaches" -> "teacher", "leads" -> "leader", "directs" -> "director"),
     and the words of its `_SAME_ATTRIBUTES` group and of its doer's ("teaches" -> "instructor"). A phrase of the
     question ("chief executive") is said by its group's other words ("CEO"): each of its words is held by them.
-    [] for a term the text writes, which is held only as written (audit 85b F5, 85 v05, 84b v07); but 'example'
+    [] for a term the text writes, which is held only as written (audit 85b F5, 85 v05, 84b v07), but for its
+    common abbreviations or what it abbreviates (`_ABBREVIATED`: "max" for "maximum", "database" for "db"); 'example'
     is also held where the text gives one without the word ("such as", "e.g.": `_EXAMPLE_MARKS`, audit 88a v01)."""
     key = term.lower()
     if stem(key) == _EXAMPLE_STEM:
@@ -2430,8 +2574,10 @@ def said_otherwise(term: str, query: str, index: Index) -> list[str]:
         hour = int(twelve.group(1)) % 12 + (12 if twelve.group(3) == "pm" else 0)
         minutes = twelve.group(2) or "00"
         return [c for c in dict.fromkeys([f"{hour:02d}:{minutes}", f"{hour}:{minutes}"]) if index.rows(c)]
+    # a word's abbreviation is the word itself, written or not: "db" of a `db:` service for "database" (88b v10, v11)
+    short = sorted(w for w in _ABBREVIATED.get(key, ()) if index.rows(w))
     if not key.isalpha() or index.rows(term):
-        return []
+        return short
     base = stem(key)
     doers = {base + "er", base + "or", base + "r"} if len(base) >= 3 else set()
     said = set(_SAME_BY_KEY.get(base, ())) | {d for d in doers if d.isalpha() and stem(d) != base}
@@ -2442,7 +2588,7 @@ def said_otherwise(term: str, query: str, index: Index) -> list[str]:
         parts = phrase.split("_")
         if key in parts and any(words[i : i + len(parts)] == parts for i in range(len(words))):
             said |= _SAME_ATTRIBUTE[phrase]
-    return sorted(w for w in said if w != key and index.rows(w))
+    return sorted({*short, *(w for w in said if w != key and index.rows(w))})
 
 
 _IMPLIED_BY_VERB = {
@@ -2533,7 +2679,24 @@ _AN_AMOUNT_OF_MONEY = re.compile(
     r"[£$€¥₹]\s?\d|\b\d[\d,.]*\s?(?:GBP|USD|EUR|dollars?|pounds?|euros?)\b|\b(?:GBP|USD|EUR)\s?\d", re.IGNORECASE
 )
 """An amount of money: a currency sign or code beside a number ("£75", "GBP 184.60", "20 euros")."""
+_A_VERSION = re.compile(
+    r"(?<![\w.])[vV]\d+(?:\.\d+)+\b|(?<=[A-Za-z]):v?\d+(?:\.\d+)+(?![\d.]*\.\d)"
+    r"|(?<![\w.:/+-])(?!\d{1,2}\.\d{1,2}\.\d{4}\b)\d{1,4}\.\d{1,4}\.\d{1,4}(?:[-+][\w.]+)?(?![\w.]?\d)"
+)
+"""A version as texts write it, apart from the word: "v3.4.2", an image tag ("postgres:15.4"), three dotted
+numbers ("1.14.2"; not a date "19.02.2024", not an IPv4 address). Two alone ("49.90") are no version: a price or
+a measure writes them too."""
+_A_PORT = re.compile(
+    r"(?<![\w.:-])(?=[\w.-]*[A-Za-z])[\w.-]+:\d{2,5}\b(?![:.]\d)|(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}:\d{2,5}\b"
+    r"|[\"'](?:\d{2,5}:){1,2}\d{2,5}[\"']"
+)
+"""A port as texts write it, apart from the word: after a host ("localhost:8080", "db-1:5432", "0.0.0.0:8080"), or
+a quoted mapping ("5433:5432" of a compose file). A clock ("08:00:01") or a verse ("5:12") is none."""
 _VALUE_OF_TYPE = {
+    "version": (_A_VERSION,),
+    "port": (_A_PORT,),
+    "price": (_AN_AMOUNT_OF_MONEY,),
+    "amount": (_AN_AMOUNT_OF_MONEY,),
     "email": (_EMAIL,),
     "e-mail": (_EMAIL,),
     "address": (_EMAIL, _URL),
@@ -2547,7 +2710,9 @@ _VALUE_OF_TYPE = {
 }
 """Words that name the type of an answer, not its subject, and what a value of that type looks like: a text says
 "Report bugs to: bug-gzip@gnu.org" and never "email address", "around 8 pm" and never "time", "went sailing east"
-and never "direction" (audit 84 offline F9), "(prize £75)" and never "prize money" (audit 87c F6)."""
+and never "direction" (audit 84 offline F9), "(prize £75)" and never "prize money" (audit 87c F6), "Starting
+order-service v3.4.2" and never "version" (audit 88b v09). A unit holds the type word only by such a value of its
+own (`_holds_a`), so a text that lacks the value stays NOT FOUND."""
 _TYPE_WORDS = frozenset({"direction"})
 """Type words (`_VALUE_OF_TYPE`) a text writes only as values: absent, each weighs as the question's lightest written
 term, so that it cannot outweigh a subject the text lacks ("Which direction did their daughter sail?" over "their
@@ -2562,6 +2727,9 @@ _IP_ADDRESS = re.compile(
     r"|\b[0-9A-Fa-f]{0,4}(?:::?[0-9A-Fa-f]{1,4}){2,7}\b"
 )
 _A_DIGIT = re.compile(r"\d")
+_A_VERSION_ANSWER = re.compile(r"(?<![\d:,.])\d+(?:\.\d+)*(?![\d:,])")
+"""What answers "which version": a number, dotted or not ("3.4.2", "v2", "Python 3"), that is no part of a clock or
+a timestamp ("08:00:01,112": audit 88b v09, the log line's timestamp read for its version)."""
 _A_NUMBER = re.compile(r"(?i)\d|\b(?:" + "|".join(sorted(NUMBER_WORDS)) + r")\b")
 _NAMING = r"(?<!\bof )(?<!\bin )(?<!\bfor )(?<!\bfrom )(?<!\bto )(?<!\bsince )(?<!\bon )(?<!\bat )"
 _NAMED = r"(?!\s+v?\d)"
@@ -2585,12 +2753,14 @@ _ASKED_TYPE = (
         _PHONE,
     ),
     (re.compile(r"(?i)\bip(?:v[46])? address\b"), _IP_ADDRESS),
-    (re.compile(rf"(?i)\b(?:zip|postal|post) ?code\b|\bpostcode\b|{_NAMING}\bversion\b(?! control){_NAMED}"), _A_DIGIT),
+    (re.compile(r"(?i)\b(?:zip|postal|post) ?code\b|\bpostcode\b"), _A_DIGIT),
+    (re.compile(rf"(?i){_NAMING}\bversion\b(?! control){_NAMED}"), _A_VERSION_ANSWER),
     (re.compile(rf"(?i){_NAMING}\bnumber\b(?! of\b){_NAMED}"), _A_NUMBER),
     (_ASKS_CLOCK_TIME, _CLOCK),
 )
 """A type the question asks for by name, and what an answer of that type must hold: an e-mail address, a URL, a
-telephone number for "phone"/"mobile"/"fax", an IP address, a digit for a postal code or a version, a number
+telephone number for "phone"/"mobile"/"fax", an IP address, a digit for a postal code, a version number for a
+version (`_A_VERSION_ANSWER`), a number
 (a digit or a number word) for a "number" that counts nothing ("Sophie's number"; audit 82b F5)."""
 
 
@@ -2611,6 +2781,7 @@ _DATE_IN_DIGITS = re.compile(
 )
 """A date written in digits with its year ("1985-07-14", "14/07/1985", "07.14.2024"): no phone, no order number
 (audit 83 D)."""
+_VALUE_OF_TYPE["date"] = (_DATE_IN_DIGITS, _DAY_OF_MONTH)  # "date" is held by a date the text writes
 
 
 _ASKS_A_PLACE = re.compile(r"\s*(?:and |but |so )?where\b", re.IGNORECASE)
@@ -2912,14 +3083,20 @@ def matches_enough(unit: dict[str, Any], has_salient: bool, foreign: bool = Fals
 
 
 def _near_misses(
-    state: dict[str, Any], ranked: list[dict[str, Any]], terms: list[str], salient: list[str]
+    state: dict[str, Any],
+    ranked: list[dict[str, Any]],
+    terms: list[str],
+    salient: list[str],
+    framing: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """The ranked units that miss some of the question's two or more terms, and not its rarest ones (the text
     writes each missed word elsewhere, at least as often as each held one): a synonym ("the same as" for
     "equivalent"), a line break (a comment header cut line by line) or the question's framing words ("In which
     version was the package orphaned?" over "bc (1.06.95-5) ... * Orphaned") away from what is asked, so the text
     may well hold the answer. A missed word the text never writes, or rarer than those held, is what the question
-    is about: that stays NOT FOUND. Units must hold all the question names (`salient`)."""
+    is about: that stays NOT FOUND. Units must hold all the question names (`salient`). The question's closing
+    verb (`framing`: "What port does the db service use?") is never what it is about: a unit that misses only it,
+    however rarely the text writes it ("no longer used" in a comment), is near too (audit 88b v16)."""
     if len(terms) < 2:
         return []
     index: Index = state["index"]
@@ -2930,7 +3107,10 @@ def _near_misses(
         if not missed or any(t in missed for t in salient) or unit["named"] < NAMED_COVER:
             continue
         held = [t for t in terms if t in unit["held"]]
-        if held and 0 < max(found[t] for t in held) <= min(found[t] for t in missed):
+        missed = [t for t in missed if t not in framing]
+        only_the_verb = len(held) >= 2 and not missed
+        rarer_held = bool(held and missed) and 0 < max(found[t] for t in held) <= min(found[t] for t in missed)
+        if only_the_verb or rarer_held:
             near.append(unit)
     return near
 
@@ -5630,6 +5810,9 @@ def count_answer(state: dict[str, Any], query: str) -> str | None:
         r"contain))(?: in (?:the|this) \w+)?\?*$",
         q,
     )
+    tabled = _sql_table_count(units, m.group(1)) if m else None
+    if tabled is not None:  # "How many customers are there?" over an SQL dump: its table's rows, or no count
+        return tabled or None
     records = _item_records(_table_records(units)) if m else []
     if m and len(records) > 1 and _named_key(records, m.group(1)):
         return None  # "How many statuses are there?" names a column: its values, which rows repeat or leave empty
@@ -6294,6 +6477,20 @@ def _collection(units: list[dict[str, Any]], shapes: list[str]) -> tuple[int, st
 
 
 _RECORD_PATH = re.compile(r"^record [\d,]+, (\[.*\])")
+
+
+def _sql_table_count(units: list[dict[str, Any]], noun: str) -> str | None:
+    """For "How many <noun> are there?" over an SQL dump's rows (`_sql_units`): the rows of the table the noun
+    names ("customers", "customer"); "" when the dump's rows lie in tables the noun names none of (counting them
+    all counts other things: orders are no customers); None for a text with no SQL rows."""
+    rows = [u for u in units if u.get("table")]
+    if not rows:
+        return None
+    wanted = {re.sub(r"\W", "", noun.lower()), stem(re.sub(r"\W", "", noun.lower()))}
+    named = [u for u in rows if {u["table"].lower(), stem(u["table"].lower())} & wanted]
+    if not named or len({u["table"] for u in named}) > 1:
+        return ""
+    return f"{len(named):,}\nCounted: the rows of the table {named[0]['table']!r} (its INSERT statements)."
 
 
 def _keyed_collection(units: list[dict[str, Any]], noun: str) -> str | None:
@@ -11052,6 +11249,34 @@ def replacement(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]]
     return next(iter(said.items()))
 
 
+_SUBSTITUTE_FOR = re.compile(
+    r"(?i)\b(?:substitutes?|replacements?|alternatives?|swaps?)\s+(?:for|to)\s+(?:the\s+|a\s+|an\s+)?([\w'’-]+)"
+)
+"""'a substitute for X', 'an alternative to X': what the question wants replaced, as `_UNAVAILABLE` says 'instead of
+X'."""
+
+
+def substitute_notes(state: dict[str, Any], query: str) -> list[dict[str, Any]]:
+    """The units that say what to do without the thing "What can I use instead of buttermilk?" names (or "a
+    substitute for", "an alternative to"): a note that asks "No buttermilk?" ("Out of double cream?", "Don't have
+    X?", "If you don't have X"; one qualifying word allowed) and says what to do then, the text's way of saying
+    what replaces it (audit 88b v14). They are quoted, never read: the answer is the note's instruction, which no
+    short phrase is. [] when the question asks no such thing or no unit writes such a note."""
+    if _ASKS_WAY.match(query) is None and _SUBSTITUTE_FOR.search(query) is None:
+        return []
+    named = {(m.group(1) or "").rstrip(".,;:?!").lower() for m in _UNAVAILABLE.finditer(query)}
+    named |= {m.group(1).rstrip(".,;:?!").lower() for m in _SUBSTITUTE_FOR.finditer(query)}
+    named = {n for n in named if n and n not in ENGLISH_STOPWORDS}
+    if len(named) != 1:
+        return []
+    thing = re.escape(named.pop())
+    note = re.compile(
+        rf"(?i)(?:\b(?:no|out\s+of|(?:don't|do\s+not)\s+have)\s+(?:any\s+)?(?:[\w-]+\s+)?{thing}\w{{0,2}}\s*\?"
+        rf"|\bif\s+you\s+(?:don't|do\s+not)\s+have\s+(?:any\s+)?(?:[\w-]+\s+)?{thing}\w{{0,2}}\b)\s*\S"
+    )
+    return [u for u in state["units"] if note.search(u["text"])]
+
+
 # --- the answer -------------------------------------------------------------------------------------
 
 
@@ -11130,6 +11355,36 @@ _KEY_ABBREVIATIONS = {
 }
 """Parts of keys that abbreviate a word a question writes out (MAIL_DIR, PASS_MAX_DAYS, LOG_OK_LOGINS aside; DB_PORT
 and the other common prefixes of `.env` files, audit 85 v06). A question may write either form (`setting_value`)."""
+_ABBREVIATIONS = (
+    *_KEY_ABBREVIATIONS.items(),
+    ("config", "configuration"),
+    ("auth", "authentication"),
+    ("auth", "authorization"),
+    ("temp", "temperature"),
+    ("temp", "temporary"),
+    ("qty", "quantity"),
+    ("info", "information"),
+    ("admin", "administrator"),
+    ("app", "application"),
+    ("attr", "attribute"),
+    ("avg", "average"),
+    ("req", "request"),
+    ("res", "response"),
+    ("resp", "response"),
+    ("ts", "timestamp"),
+    ("desc", "description"),
+    ("id", "identifier"),
+)
+_ABBREVIATED: dict[str, frozenset[str]] = {}
+"""Each word and its common abbreviations, both ways ("max" <-> "maximum", "db" <-> "database"; audit 88b v10): a
+key writes `max_attempts` for "the maximum number of attempts", a question may write "db" for a `database`
+section. An abbreviation that is an everyday word of its own ("pass", "app", "id") stands for nothing when the
+question writes it: it is only found for the written-out word."""
+for _short, _long in _ABBREVIATIONS:
+    _ABBREVIATED.setdefault(_long, frozenset())
+    _ABBREVIATED[_long] |= {_short}
+    if _short not in ("pass", "res", "app", "info", "desc", "id", "ts"):
+        _ABBREVIATED[_short] = _ABBREVIATED.get(_short, frozenset()) | {_long}
 
 
 def _key_descriptions(text: str) -> dict[str, str]:
@@ -11748,8 +12003,15 @@ def dockerfile_instruction(state: dict[str, Any], query: str) -> tuple[str, str,
 _ASKS_FLAG = re.compile(
     r"(?i)^\s*(?:is|are)\s+(?P<what>[\w\s.'’-]{1,80}?)\s+(?:currently\s+|now\s+)?"
     r"(?P<state>enabled|disabled|on|off|active|inactive|turned\s+on|turned\s+off|switched\s+on|switched\s+off)"
-    r"(?:\s+in\s+(?:the|this)\s+(?:config(?:uration)?|file|settings))?\s*[?.!]*\s*$"
+    r"(?:\s+in\s+(?:the|this)\s+(?:config(?:uration)?|file|settings))?"
+    r"(?:\s+(?:for|in|under|of|on)\s+(?:the\s+)?(?P<scope>[\w.-]+(?:\s+[\w.-]+){0,3}))?\s*[?.!]*\s*$"
 )
+_SCOPE_FRAME = frozenset(
+    "service services section sections container containers environment env block profile stage job app "
+    "application config configuration file settings".split()
+)
+"""Words of "Is debug enabled for the web service?" that say what kind of part 'web' is, which the YAML keys or
+INI section above the flag need not write."""
 _FLAG_LINE = re.compile(
     r"(?im)^[ \t]*(?P<key>[A-Za-z_][\w.-]*)[ \t]*[:=][ \t]*[\"']?(?P<value>true|false|yes|no|on|off|enabled|disabled)"
     r"[\"']?[ \t]*(?:#.*)?$"
@@ -11767,7 +12029,8 @@ def setting_flags(state: dict[str, Any], query: str) -> list[tuple[str, str, int
     words are all the question's words but those that say it is a setting ("mode", "option": `_FLAG_FRAME`, which
     the key may write too: `dark_mode: true` for "Is dark mode enabled?", review 84c v09). `debug: false` says No
     (audit 84 offline F7). The section is the INI `[section]` or the YAML parent keys ("app") the line is under,
-    "" at the top. Empty when no key fits or the question asks no flag."""
+    "" at the top. A question that names the section ("for the web service", "in staging") asks only the flags set
+    under it. Empty when no key fits or the question asks no flag."""
     asked = _ASKS_FLAG.match(query)
     texts = _plain_texts(state)
     if asked is None or len(texts) != 1:
@@ -11794,6 +12057,10 @@ def setting_flags(state: dict[str, Any], query: str) -> list[tuple[str, str, int
                 found.append(("Yes" if true != negative else "No", match.group(0).strip(), number, section))
         if found:
             break
+    scope = asked.group("scope")
+    named = {stem(w) for w in _WORD.findall((scope or "").lower())} - {stem(w) for w in _SCOPE_FRAME} - STOPWORDS
+    if named:  # "for the web service": the flag set in that section only (audit 88b v12); none there, no answer
+        found = [f for f in found if named <= {stem(w) for w in _WORD.findall(f[3].lower().replace("_", " "))}]
     return found
 
 
@@ -14839,6 +15106,10 @@ def _guided_answer(
         report.append(f"the question names a thing its entry says to replace: {unit['where']}")
         answer = f"{value}\nFrom {_quote(_at_span(state, unit, value))}"
         return _answered(answer, report)
+    notes = substitute_notes(state, query)
+    if notes:  # "What can I use instead of buttermilk?" over "No buttermilk? Stir lemon juice into milk ..."
+        report.append("the question asks what replaces a thing: the notes that say what to do without it are quoted")
+        return _evidence(notes[:reads], report, state=state)
     listed = keyed_list(state, query)
     if listed is not None:
         key, items, only = listed
@@ -15055,12 +15326,15 @@ def _guided_answer(
         if held:
             report.append("a superlative no field or column answers: the best units are quoted, not read")
             return _evidence(held[:reads], report, state=state, terms=terms)
-    near = [] if good or unnamed else _near_misses(state, ranked, terms, salient)
+    near = [] if good or unnamed else _near_misses(state, ranked, terms, salient, framing)
     if near:
         # "What is egrep equivalent to?" over "egrep ... are the same as grep -E": a synonym or a line break away;
         # NOT FOUND says the text lacks what the question names, and this unit names it
         report.append("the best units hold all the question's words but one (not its rarest): quoted, not read")
-        return _evidence(near[:reads], report, state=state, terms=terms)
+        # after the best ranked units above them: a near miss may hold only a generic word ("run" of `dry_run`,
+        # "use" of "no longer used") while the first unit holds the rest (audit 88b v15-v17)
+        lead = [u for u in ranked[:reads] if u["score"] > near[0]["score"] and u["named"] >= NAMED_COVER]
+        return _evidence([*lead, *near][:reads], report, state=state, terms=terms)
     parts = None if good else numbered_parts(state, query, said=False)
     if parts is not None and parts[1]:
         # "How many clauses does the license have?" over clauses "1." to "10.": no word of it need be written, and
