@@ -333,6 +333,9 @@ class Engine:
         self._last_feedback = ""
         self._cells = 0
         self._children = itertools.count(1)
+        self._refusals: dict[tuple[str, str, str], int] = {}
+        """Refusals recorded in the cell running now, by (cell, requested, reason): the later ones held to be traced
+        as one event when the cell ends (a loop of refused calls is not thousands of events)."""
         self._subcalls_ok = 0
         self._sub_lm_error: LMError | None = None
         self._subcalls_withheld = 0  # refused by the model or a content filter: the LM answered
@@ -584,7 +587,7 @@ class Engine:
             )
         assert self.sandbox is not None
         limit = self._cell_time()
-        result = await self.sandbox.run_cell(code, calls=self._handle_calls, timeout=limit)
+        result = await self._in_sandbox(code, limit)
         self.emit("setup", status=result.status, output=clip(result.feedback(), 2000), seconds=round(result.seconds, 4))
         if result.status != "ok" or result.error:
             raise SetupError(f"setup_code failed in the REPL ({result.status}): {result.feedback()}")
@@ -839,7 +842,7 @@ class Engine:
             self.emit("cell_start", cell_id=cell_id, turn=self.iterations, code=code)
         started = time.monotonic()
         try:
-            result = await self.sandbox.run_cell(code, calls=self._handle_calls, timeout=self._cell_time())
+            result = await self._in_sandbox(code, self._cell_time())
         except asyncio.CancelledError:  # the run was stopped mid-cell: the cell that started ends in the events too
             if shown:
                 self.emit(
@@ -859,11 +862,20 @@ class Engine:
         if result.status == "restarted" and self._setup_source():
             # The new worker lost the tool stubs and setup code with the rest: define them again.
             code, limit = self._setup_source(), self._cell_time()
-            redo = await self.sandbox.run_cell(code, calls=self._handle_calls, timeout=limit)
+            redo = await self._in_sandbox(code, limit)
             self.emit("setup", status=redo.status, output=clip(redo.feedback(), 2000), seconds=round(redo.seconds, 4))
         if shown:
             self._cell_done(cell_id, result)
         return result
+
+    async def _in_sandbox(self, code: str, timeout: float) -> CellResult:
+        """`code` run in this node's REPL, its sub-calls served here; the refusals held meanwhile are traced as the
+        cell ends, before its `cell` event."""
+        assert self.sandbox is not None
+        try:
+            return await self.sandbox.run_cell(code, calls=_Calls(self), timeout=timeout)
+        finally:
+            self._flush_refusals()
 
     def _cell_done(self, cell_id: str, result: CellResult) -> None:
         self.emit(
@@ -1283,8 +1295,23 @@ class Engine:
         return reply(name, value, binary)
 
     def _refused(self, call: SubCall, count: int, reason: str) -> None:
-        """Sub-calls the budget refused never start: one event says how many, so a viewer can show the stop."""
-        self.emit("subcalls_refused", cell_id=self._cell_id(), requested=call.kind, count=count, reason=reason)
+        """Sub-calls the budget or the sandbox's caps refused never start: an event says how many, so a viewer can
+        show the stop. The first refusal of its kind in a cell is traced at once; later ones of that kind are
+        counted and traced as one event when the cell ends (`_flush_refusals`)."""
+        if count <= 0:
+            return
+        key = (self._cell_id(), call.kind, reason)
+        if key in self._refusals:
+            self._refusals[key] += count
+            return
+        self._refusals[key] = 0
+        self.emit("subcalls_refused", cell_id=key[0], requested=call.kind, count=count, reason=reason)
+
+    def _flush_refusals(self) -> None:
+        held, self._refusals = self._refusals, {}
+        for (cell_id, requested, reason), count in held.items():
+            if count:
+                self.emit("subcalls_refused", cell_id=cell_id, requested=requested, count=count, reason=reason)
 
     def _cell_id(self) -> str:
         """The id of the cell running now (sub-calls only arrive while one runs)."""
@@ -1525,6 +1552,22 @@ class Engine:
         # Stopped with nothing (the budget spent, an error): a failure, as a sub-call the budget stopped is, never
         # an empty answer the parent's code could not tell from a real one ('' read as "nothing found").
         return SubCallResult(False, error=f"{what}: {result.stop_reason}")
+
+
+class _Calls:
+    """A node's sub-call handler, as its sandbox calls it (`Engine._handle_calls`), and the `RefusalRecorder` the
+    sandbox tells of the items its caps refused: traced as the budget's refusals are (`Engine._refused`)."""
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def __call__(self, call: SubCall) -> list[SubCallResult]:
+        return await self._engine._handle_calls(call)
+
+    def refused(self, call: SubCall, count: int, reason: str) -> None:
+        self._engine._refused(call, count, reason)
 
 
 @dataclass(slots=True, eq=False)

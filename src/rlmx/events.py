@@ -432,12 +432,14 @@ EVENTS: dict[str, EventSpec] = {
         ),
         EventSpec(
             "subcalls_refused",
-            "the budget refused some items of one llm_query_batched / rlm_query_batched: they never start",
+            "the budget or the sandbox's caps (max_calls_per_cell, max_calls_per_run, max_prompt_chars) refused "
+            "sub-calls of a cell: they never start. The first refusal of a kind in a cell is one event; the later ones "
+            "of that kind and cell are counted in one more event as the cell ends",
             (
                 _f("cell_id", "string", "the cell that asked"),
-                _f("requested", "string", '"llm" or "rlm"'),
+                _f("requested", "string", '"llm", "rlm" or "tool"'),
                 _f("count", "integer", "items refused"),
-                _f("reason", "string", "why (which budget)"),
+                _f("reason", "string", "why (the budget or cap, its setting named first)"),
             ),
         ),
         EventSpec(

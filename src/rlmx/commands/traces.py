@@ -27,6 +27,7 @@ from rlmx.errors import InputError
 from rlmx.events import record_json, redact_event
 from rlmx.progress import StdoutConsole, terminal_safe
 from rlmx.sandbox import graphemes
+from rlmx.sandbox.frames import escaped
 from rlmx.viewer.store import TraceInfo, checked, list_traces, overwrite_problem, read_trace, trace_info
 
 _STATUS_STYLE = {
@@ -164,8 +165,28 @@ def resolve(spec: str, folder: Path) -> Path:
     if len(matches) == 1:
         return Path(matches[0].path)
     if len(matches) > 1:
-        raise InputError(f"{spec!r} matches {len(matches)} traces; give more of the run id")
+        raise InputError(_ambiguous(spec, matches))
     raise InputError(f"trace not found: {spec} (not a file, and no run id in {folder} starts with it)")
+
+
+_NAMED_MATCHES = 5
+"""How many of the traces a run id matches an error names; the rest are counted."""
+
+
+def _ambiguous(spec: str, matches: Sequence[TraceInfo]) -> str:
+    """Why `spec` picks no trace, naming the ones it matches and what picks one. More of the run id tells traces
+    apart only when their run ids differ: copies of one trace (`cp RUN.jsonl RUN-copy.jsonl`) share the whole id, and
+    only a path picks one of them."""
+    paths = [shlex.quote(escaped(t.path)) for t in matches[:_NAMED_MATCHES]]
+    more = len(matches) - len(paths)
+    listed = ", ".join(paths) + (f" and {more:,} more" if more else "")
+    one_run = len({t.run_id for t in matches}) == 1 and matches[0].run_id.startswith(spec)
+    how = (
+        "they are traces of one run: pass the file's path"
+        if one_run
+        else "give more of the run id, or pass the file's path"
+    )
+    return f"{spec!r} matches {len(matches):,} traces ({listed}); {how}, e.g. rlmx view {paths[0]}"
 
 
 def show_list(traces: Sequence[TraceInfo], folder: Path, console: Console, *, limit: int) -> None:

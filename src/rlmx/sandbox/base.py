@@ -45,6 +45,17 @@ class SubCallResult:
 
 
 CallHandler = Callable[[SubCall], Awaitable[list[SubCallResult]]]
+"""Serves a worker's sub-calls. A handler may also have a `refused(call, count, reason)` method (`RefusalRecorder`):
+the sandbox then tells it of the items its own caps refused, which never reach the handler as calls."""
+
+
+@runtime_checkable
+class RefusalRecorder(Protocol):
+    """A call handler that records the sub-calls the sandbox's caps refused (the engine traces them)."""
+
+    def refused(self, call: SubCall, count: int, reason: str) -> None:
+        """`count` items of `call` (after the ones it was handed, if any) were refused: `reason` names the cap."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

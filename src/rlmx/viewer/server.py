@@ -15,6 +15,7 @@ traces quote every run's context. No response sends a Referer: the page's URL ho
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
 import sys
 import threading
@@ -22,10 +23,10 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote_to_bytes, urlsplit
 
 from rlmx.events import strict_json
-from rlmx.sandbox.frames import utf8
+from rlmx.sandbox.frames import escaped, utf8
 from rlmx.viewer import page
 from rlmx.viewer.store import checked, list_traces, read_trace, trace_info, with_notes
 
@@ -58,8 +59,10 @@ class ViewerServer(ThreadingHTTPServer):
 
     def url_for(self, trace: Path) -> str:
         """The page's URL for `trace`, its name percent-encoded: `+`, `#`, `%` and spaces (`trace (1).jsonl`, a
-        browser's download) would otherwise name another file, or end a terminal's link."""
-        return f"{self.address}?trace={quote(trace.name, safe='')}&token={self.token}"
+        browser's download) would otherwise name another file, or end a terminal's link. The name's bytes are
+        quoted, as the file system holds them: a name that is not UTF-8 (the bytes `caf\\xe9.jsonl`) has no text
+        to quote, and the server reads the bytes back (`file_name`)."""
+        return f"{self.address}?trace={quoted_name(trace.name)}&token={self.token}"
 
     @property
     def cookie_name(self) -> str:
@@ -101,7 +104,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json({"error": message}, HTTPStatus.FORBIDDEN)
         elif path in ("/", "/index.html"):
             # relative to the page (served at / and /index.html): it works under a reverse proxy's path prefix too
-            html = page(list_url="api/traces", trace_base="api/traces/")
+            trace_url, trace = _opened(parts.query)
+            html = page(list_url="api/traces", trace_base="api/traces/", trace_url=trace_url, trace=trace)
             cookie = f"{self.server.cookie_name}={self.server.token}; Path=/; HttpOnly; SameSite=Strict"
             self._send(HTTPStatus.OK, utf8(html), "text/html; charset=utf-8", cookie)
         elif path == "/api/traces":
@@ -110,7 +114,7 @@ class _Handler(BaseHTTPRequestHandler):
             traces = list_traces(self.server.folder)
             self._json([(checked(t) if i < CHECKED_ROWS else t).to_dict() for i, t in enumerate(traces)])
         elif path.startswith("/api/traces/"):
-            self._trace(unquote(path.removeprefix("/api/traces/")))
+            self._trace(file_name(path.removeprefix("/api/traces/")))
         else:
             self._json({"error": f"no such page: {path}"}, HTTPStatus.NOT_FOUND)
 
@@ -147,6 +151,28 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # the terminal shows the address, not every request
         pass
+
+
+def quoted_name(name: str) -> str:
+    """A file name percent-encoded from its bytes (`os.fsencode`): "caf%E9.jsonl" for a Latin-1 name."""
+    return quote(os.fsencode(name), safe="")
+
+
+def file_name(quoted: str) -> str:
+    """The file name `quoted` names (`quoted_name` undone): its bytes decoded as the file system does, so a name that
+    is not UTF-8 names its file again ("caf%E9.jsonl" is "caf\\udce9.jsonl"); a UTF-8 name is its text."""
+    return os.fsdecode(unquote_to_bytes(quoted))
+
+
+def _opened(query: str) -> tuple[str | None, str | None]:
+    """The page's config for the trace `?trace=` names, read from its bytes: the page's own reading of the URL
+    (URLSearchParams) makes a byte that is not UTF-8 U+FFFD, which names no file. The page fetches the trace by
+    those bytes and shows its name as the listing does ("caf\\udce9.jsonl"). (None, None) when no trace is named."""
+    raw = [value for key, _, value in (pair.partition("=") for pair in query.split("&")) if key == "trace"]
+    if not raw or not raw[0]:
+        return None, None
+    name = file_name(raw[0].replace("+", " "))
+    return f"api/traces/{quoted_name(name)}", escaped(name)
 
 
 def _cookie_values(header: str | None, name: str) -> list[str]:

@@ -16,20 +16,23 @@ const CONFIG = JSON.parse(document.getElementById("rlmx-config").textContent || 
 const T0 = performance.now();
 
 // --- small DOM helpers ---------------------------------------------------------------------------------------
+// Every text the page draws goes through h(): its text children with their text-direction controls shown as marks
+// (withBidiShown), its attributes (a title's tooltip) with them written out (bidiMarked). So a trace's text reads as
+// it ran wherever it is drawn: a cell's header row, a search snippet, a sub-call's preview, a session link.
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
   if (attrs) {
     for (const [k, v] of Object.entries(attrs)) {
       if (v === null || v === undefined || v === false) continue;
       if (k === "class") el.className = v;
-      else if (k === "text") el.textContent = v;
+      else if (k === "text") el.append(...withBidiShown(String(v)));
       else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-      else el.setAttribute(k, v === true ? "" : v);
+      else el.setAttribute(k, v === true ? "" : bidiMarked(String(v)));
     }
   }
   for (const c of children.flat()) {
     if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    el.append(...(c instanceof Node ? [c] : withBidiShown(String(c))));
   }
   return el;
 }
@@ -211,6 +214,9 @@ function clipped(text, { lines = 14, cls = "pre", code = false, prose = false } 
 // runs, as GitHub and VS Code show them.
 const BIDI = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/;
 const BIDI_ALL = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+const bidiName = (c) => say`<U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}>`;
+// For text that can hold no element (an attribute, the window's title): each control written out as its mark.
+const bidiMarked = (text) => (BIDI.test(text) ? text.replace(BIDI_ALL, bidiName) : text);
 function withBidiShown(content) {
   const mark = (text) => {
     if (!BIDI.test(text)) return [text];
@@ -218,8 +224,7 @@ function withBidiShown(content) {
     let i = 0;
     for (const m of text.matchAll(BIDI_ALL)) {
       parts.push(text.slice(i, m.index));
-      const code = m[0].codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
-      parts.push(h("span", { class: "bidi", title: "a text-direction control character: the text may read otherwise than it runs" }, say`<U+${code}>`));
+      parts.push(h("span", { class: "bidi", title: "a text-direction control character: the text may read otherwise than it runs" }, bidiName(m[0])));
       i = m.index + m[0].length;
     }
     parts.push(text.slice(i));
@@ -724,7 +729,10 @@ function renderCellBody(c) {
     }
   }
   if (c.cached) frag.append(h("div", { class: "dim small" }, say`${fmtInt(c.cached)} sub-call(s) answered from the run's cache (identical requests), ${fmtInt(c.savedTokens)} tokens saved`));
-  for (const r of c.refused) frag.append(h("div", { class: "note n-budget" }, say`${fmtInt(r.count)} ${r.requested}_query item(s) refused: ${r.reason}`));
+  for (const r of c.refused) {
+    const what = r.requested === "tool" ? "tool call(s)" : say`${r.requested}_query item(s)`;
+    frag.append(h("div", { class: "note n-budget" }, say`${fmtInt(r.count)} ${what} refused: ${r.reason}`));
+  }
   if (c.subcalls.length) {
     const list = { kind: "sublist", up: c };
     c.sublist = list;  // expandAll opens it when it holds child RLMs
@@ -935,7 +943,9 @@ function markIn(el, term) {
     const text = t.nodeValue;
     let i = 0;
     for (const [start, end] of ranges) {
-      frag.append(text.slice(i, start), h("mark", null, text.slice(start, end)));
+      const hit = document.createElement("mark");  // not h(): this text was drawn already (rlmx's isolates kept)
+      hit.textContent = text.slice(start, end);
+      frag.append(text.slice(i, start), hit);
       i = end;
     }
     frag.append(text.slice(i));
@@ -1116,7 +1126,7 @@ function showRun(events) {
   window.rlmxRun = run;
   const main = document.getElementById("main");
   main.textContent = "";
-  document.title = say`rlmx · ${oneLine(run.start ? run.start.query : "trace", 60)}`;
+  document.title = bidiMarked(say`rlmx · ${oneLine(run.start ? run.start.query : "trace", 60)}`);
   const warnings = [];
   const other = [...run.versions].filter((v) => v !== FORMAT);
   if (other.length) warnings.push(say`This trace is in format ${other.join(", ")}; this viewer reads ${FORMAT}. Some parts may be missing.`);
