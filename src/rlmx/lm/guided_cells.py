@@ -11387,6 +11387,13 @@ for _short, _long in _ABBREVIATIONS:
         _ABBREVIATED[_short] = _ABBREVIATED.get(_short, frozenset()) | {_long}
 
 
+def _written_in_some_form(state: dict[str, Any], word: str) -> bool:
+    """Whether the text writes `word` or one of its abbreviations ("maximum" as the `max` of `max_files`): a
+    superlative a key writes short is a term of the question, not only an operator over the units."""
+    index = state["index"]
+    return bool(index.rows(word)) or any(index.rows(short) for short in _ABBREVIATED.get(word, ()))
+
+
 def _key_descriptions(text: str) -> dict[str, str]:
     """{key: description} from comment lines that name a key first and say what it is ("#	TTYPERM		Login tty will
     be set to this permission."), as a configuration file's header documents keys whose names abbreviate."""
@@ -15201,7 +15208,7 @@ def _guided_answer(
     if joined:
         terms = [t for t in dict.fromkeys(joined.get(t, t) for t in terms) if t]
         report.append(f"words the text writes as one identifier: {joined}")
-    operators = [t for t in terms if t in _SUPERLATIVE_WORDS and not state["index"].rows(t)]
+    operators = [t for t in terms if t in _SUPERLATIVE_WORDS and not _written_in_some_form(state, t)]
     if operators and len(operators) < len(terms):
         # "Who has the best score?": the superlative picks among the units, no unit writes it (audit 88g v22)
         terms = [t for t in terms if t not in operators]
