@@ -29,8 +29,8 @@ import socket
 import ssl
 from collections.abc import Collection, Mapping, Sequence
 from functools import cache, partial
-from math import isfinite
-from typing import Any
+from math import ceil, floor, isfinite
+from typing import Any, NamedTuple
 from urllib.parse import unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 import aiohttp
@@ -402,10 +402,11 @@ class OpenAICompatibleLM:
         """Sampling params the server refused with a 400 naming them; left out of later requests."""
         self.value_ranges: dict[str, tuple[float | None, float | None]] = {}
         """Sampling params whose value the server refused as out of its range, with the (lowest, highest) value it
-        named (None: no bound on that side): each later value is judged against that range on its own (`_ranged`):
-        one inside it is sent as asked, one outside it brought in (or left out, at the knob's off value)."""
-        self._exact_ranges: dict[str, tuple[float | None, float | None]] = {}
-        """`value_ranges` with an exclusive bound at the bound itself, not just inside it (`_ranged`)."""
+        named, exactly as named (None: no bound on that side; an exclusive bound at the bound itself, its
+        exclusivity in `_open_ends`): each later value is judged against that range on its own (`_ranged`): one
+        inside it is sent as asked, one outside it brought in (or left out, at the knob's off value)."""
+        self._open_ends: dict[str, tuple[bool, bool]] = {}
+        """Whether each `value_ranges` bound (lowest, highest) is exclusive ("< 1.0", "2.0001 (exclusive)")."""
         self.system_role = True
         """False once the server refused a system message: its text then opens the first user message."""
         self.stream = False
@@ -521,6 +522,7 @@ class OpenAICompatibleLM:
         less `prompt_bound`, the upper bound on the prompt's tokens `count_tokens` gives); raises LMError
         otherwise."""
         renamed = fitted = False
+        for_this_call: dict[str, _Range] = {}  # ranges a refusal named under a condition (`_range_refused`)
         if cap is None and self.cap_required:
             cap = REQUIRED_CAP_TOKENS
         if cap is not None and self.output_limit is not None:
@@ -528,9 +530,10 @@ class OpenAICompatibleLM:
         while True:
             name = self.cap_param
             request = {k: v for k, v in merged.items() if k not in self.unsupported_params}
-            for param, bounds in self.value_ranges.items():
+            ranges = {**self._learned_ranges(), **for_this_call}
+            for param, known in ranges.items():
                 if param in request:
-                    request[param] = _ranged(param, request[param], bounds, self._exact_ranges.get(param, bounds))
+                    request[param] = _ranged(param, request[param], known)
                     if request[param] is _LEFT_OUT:
                         del request[param]
             if cap is not None:
@@ -595,15 +598,20 @@ class OpenAICompatibleLM:
                     cap, fitted = fits, True
                     self.output_limit = output_limit or self.output_limit
                     continue
-            out_of_range = _range_refused(reply, request, self.value_ranges, self.model)
+            out_of_range = _range_refused(reply, request, ranges, self.model)
             if out_of_range is not None:
                 # a sampling value past the server's range (Anthropic's models take temperature 0..1, OpenAI's 0..2):
                 # the nearest value it takes, not its default, which dropping the parameter would give; but a knob
                 # refused at the value that turns it off (top_p=1.0 where "< 1.0") is left out: off by default.
                 # What is learned is the range, applied to each value (`_ranged`), never the knob: a later call's
-                # value inside it (another client's top_p=0.5 through `rlmx serve`) is sent as asked.
-                param, bounds, exact = out_of_range
-                self.value_ranges[param], self._exact_ranges[param] = bounds, exact
+                # value inside it (another client's top_p=0.5 through `rlmx serve`) is sent as asked. A range
+                # named under a condition ("... when thinking is enabled") holds for this call only.
+                param, named, conditional = out_of_range
+                for_this_call[param] = _filled(ranges.get(param), named)
+                if not conditional:
+                    learned = _filled(self._learned_ranges().get(param), named)
+                    self.value_ranges[param] = (learned.lo, learned.hi)
+                    self._open_ends[param] = (learned.open_lo, learned.open_hi)
                 continue
             droppable = (p for p in request if p not in _UNDROPPABLE and p not in _WHAT_THE_REPLY_MEANS)
             # only the name refused most directly (a field name over words), the longer of two alike: "Top
@@ -637,6 +645,12 @@ class OpenAICompatibleLM:
             error.unanswered += reply.timed_out  # requests before this reply that got none: possibly billed
             error.out_of_time = reply.unwaited is not None  # said in the message (`unwaited_note`)
             raise error
+
+    def _learned_ranges(self) -> dict[str, _Range]:
+        return {
+            param: _Range(lo, hi, *self._open_ends.get(param, (False, False)))
+            for param, (lo, hi) in self.value_ranges.items()
+        }
 
     def _cap_names_error(self, reply: HTTPReply, cap: int) -> LMError:
         """The error for a server that refuses the output cap under both of its names: rlmx keeps the cap."""
@@ -1574,9 +1588,10 @@ _NEUTRAL = {"top_p": 1.0, "min_p": 0.0, "frequency_penalty": 0.0, "presence_pena
 """Each knob's value that turns it off (no nucleus cut, no penalty): refused as out of range (TGI's "`top_p` must be >
 0.0 and < 1.0" for top_p=1.0), the knob is left out, which asks the same of a server whose default is off."""
 _OPEN_STEP = 0.01
-"""How far inside an exclusive bound a refused value is sent ("top_p must be in (0, 1]" for 0: 0.01; TGI's
-"temperature must be strictly positive" for 0: 0.01, as near greedy as a positive temperature gets): two decimals,
-which every server parses, and small against each knob's span (`_RANGED`)."""
+"""How far inside an exclusive bound a refused value is sent at most ("top_p must be in (0, 1]" for 0: 0.01; TGI's
+"temperature must be strictly positive" for 0: 0.01, as near greedy as a positive temperature gets): the nearest value
+with two decimals, which every server parses, and small against each knob's span (`_RANGED`). Only a value outside
+the range is moved: the learned range keeps the bound as named (`_Range`)."""
 _A_VALUE_OF_ITS_OWN = re.compile(r"\bdisabl|\boff\b|\bor\s+-?\d|-1\s*\(", re.IGNORECASE)
 """A refusal naming a value with a meaning of its own beside the range ("top_k must be -1 (disable), or at least 1"):
 the nearest bound would change what the caller meant (top_k=0 is "off" in llama.cpp and Ollama, 1 is greedy), so
@@ -1636,6 +1651,18 @@ _ONE_OR_TWO = re.compile(
     re.I,
 )
 
+_CONDITION = re.compile(
+    r"\b(?:when(?:ever)?|if|unless|while|as long as|provided that)\b"
+    r"(?!\s+(?:it\s+is\s+|it's\s+)?(?:set|provided|present|specified|given|supplied|passed|sent|used)\b)",
+    re.I,
+)
+"""A range named under a condition of the request ("`top_p` must be greater than or equal to 0.95 or unset when
+thinking is enabled", "... when temperature is set"): it holds for that request, not for the model, so it is applied
+to that call only, never learned. "if set"/"when provided" speak of the knob itself: no condition."""
+_LISTED_ITEM = re.compile(r"""\{\s*(['"])(?:type|loc)\1\s*:""")
+"""The start of an error of a list written as text (pydantic's `{'type': ..., 'loc': ('body', 'top_k'), 'msg':
+...}` in vLLM's, SGLang's one-line message): the bound in one item is that item's field's, never the one before's."""
+
 
 def _digits_for_words(text: str) -> str:
     """`text` with a bound spelt as a word ("must be greater than zero", "between zero and one") as its digit: "zero"
@@ -1645,19 +1672,28 @@ def _digits_for_words(text: str) -> str:
     return _ONE_OR_TWO.sub(lambda found: found["before"] + ("1" if found["word"].lower() == "one" else "2"), text)
 
 
+class _Range(NamedTuple):
+    """A knob's range as a server named it: each bound exactly as named (None: none on that side), and whether it is
+    exclusive ("< 1.0", "(0, 1]", "2.0001 (exclusive)"). Kept exact, not moved inside, so a later value the server
+    takes (0.995 under "< 1.0") is sent as asked; only a value outside is moved, just inside (`_brought_inside`)."""
+
+    lo: float | None
+    hi: float | None
+    open_lo: bool = False
+    open_hi: bool = False
+
+
 def _range_refused(
-    reply: HTTPReply,
-    request: Mapping[str, Any],
-    known: Mapping[str, tuple[float | None, float | None]],
-    model: str = "",
-) -> tuple[str, tuple[float | None, float | None], tuple[float | None, float | None]] | None:
-    """The sampling parameter (`_RANGED`) a 400/422 refuses for a value outside its range, with the range the
-    server names, when the request's value lies outside it: one sentence naming the parameter (or the server's
-    structured `param`/`loc` naming it) beside range words (`_RANGE_WORDS`) and a bound ("0..1", "between 0 and 2",
-    "<= 1", "(0, 1]", "non-negative"), and that range with an exclusive bound at the bound itself. None when no bound
-    is named (a refused value is then the caller's to fix), the value is inside what is named, or the value lies
-    inside the parameter's range already taken from an earlier refusal (refused again inside it: an error, not a
-    loop)."""
+    reply: HTTPReply, request: Mapping[str, Any], known: Mapping[str, _Range], model: str = ""
+) -> tuple[str, _Range, bool] | None:
+    """The sampling parameter (`_RANGED`) a 400/422 refuses for a value outside its range, the range the server names
+    for it, and whether it names that range under a condition (`_CONDITION`: true for that request only), when the
+    request's value lies outside it: the parameter's own clause (or the server's structured `param` naming it alone)
+    beside range words (`_RANGE_WORDS`) and a bound ("0..1", "between 0 and 2", "<= 1", "(0, 1]", "non-negative").
+    The range is read into `known`'s sides that have no bound yet (`_filled`): "no bound on that side" is not
+    "inside", so a value past a side not yet known is read as a first refusal of it would be; a value refused again
+    where every side it could cross is known is an error, not a loop. None when no bound is named (a refused value is
+    then the caller's to fix) or the value is inside what is named."""
     if reply.status not in (400, 422):
         return None
     body = _error_body(reply)
@@ -1667,82 +1703,145 @@ def _range_refused(
     if model:  # "gpt-4-0613" names no bound
         message = re.sub(rf"(?<![\w.-]){re.escape(model)}(?![\w-])", " ", message)
     names = {param: (param, re.sub(r"_([a-z])", lambda letter: letter.group(1).upper(), param)) for param in _RANGED}
+    spelt = {param: "|".join(spellings) for param, spellings in names.items()}
+    # a clause of one field ends where another field's begins: every knob's name, and the request's and the server's
+    # structured field names that are no everyday word ("top_k must be at least 1" after presence_penalty's bound)
+    knob_names = {name for spellings in names.values() for name in spellings}
+    for field in {*request, *fields} - knob_names - _ORDINARY_WORDS - {"stop", "stream"}:
+        camel = re.sub(r"_([a-z])", lambda letter: letter.group(1).upper(), field)
+        spelt[field] = "|".join(re.escape(spelling) for spelling in {field, camel})
     mentions = sorted(
-        (found.start(), found.end(), param)
-        for param, spelt in names.items()
-        for found in re.finditer(rf"(?<![\w-])(?:{'|'.join(spelt)})(?![\w-])", message, re.IGNORECASE)
+        (found.start(), found.end(), field)
+        for field, pattern in spelt.items()
+        for found in re.finditer(rf"(?<![\w-])(?:{pattern})(?![\w-])", message, re.IGNORECASE)
     )
-    ends = [found.start() for found in _SENTENCE_END.finditer(message)]
+    ends = [(found.start(), found.end()) for found in _SENTENCE_END.finditer(message)]
+    items = [found.start() for found in _LISTED_ITEM.finditer(message)]
     for param, (least, most) in _RANGED.items():
         value = request.get(param)
         if isinstance(value, bool) or not isinstance(value, int | float):
             continue
-        if param in known and _in_range(value, known[param]) == value:
-            continue
         if fields and not fields & set(names[param]):
             continue
         if len(fields) == 1:  # the server's own `param` names it: its whole message is about it (OpenAI's)
-            segments = [message]
-        else:  # what follows each mention of it, up to the next mention of a knob or the sentence's end
-            segments = [
-                message[
-                    end : min([s for s, _, _ in mentions if s >= end] + [e for e in ends if e >= end] + [len(message)])
-                ]
-                for _, end, named in mentions
-                if named == param
+            clauses = [(message, message)]
+        else:
+            clauses = [
+                _clause(message, start, end, mentions, ends, items) for start, end, named in mentions if named == param
             ]
-        for segment in segments:
-            if _RANGE_WORDS.search(segment) is None or _A_VALUE_OF_ITS_OWN.search(segment):
+        for clause, around in clauses:
+            if _RANGE_WORDS.search(clause) is None or _A_VALUE_OF_ITS_OWN.search(clause):
                 continue
-            bounds = _bounds_named(segment)
-            if bounds is None or any(b is not None and not least <= b <= most for b in bounds):
+            named = _bounds_named(clause)
+            if named is None or any(b is not None and not least <= b <= most for b in (named.lo, named.hi)):
                 continue
-            sent = _in_range(value, bounds)
-            if sent == value:
-                continue
-            exact = _bounds_named(segment, step=0.0)
-            if param not in _OPEN_NUDGED and value != _NEUTRAL.get(param) and exact and _in_range(value, exact) != sent:
-                continue  # only just inside an exclusive bound, where that means something else: the caller's to fix
-            return param, bounds, exact or bounds
+            sent = _ranged(param, value, _filled(known.get(param), named))
+            if sent is not _LEFT_OUT and sent == value:
+                continue  # inside, or only just inside an exclusive bound where that means something else (`_ranged`)
+            return param, named, _CONDITION.search(around) is not None
     return None
+
+
+def _clause(
+    message: str,
+    start: int,
+    end: int,
+    mentions: Sequence[tuple[int, int, str]],
+    ends: Sequence[tuple[int, int]],
+    items: Sequence[int],
+) -> tuple[str, str]:
+    """The words of a refusal about the field mentioned at `start`..`end`, and the whole sentence(s) they lie in (read
+    for a condition, wherever in the sentence it is: "When thinking is enabled, top_p must be ..."): what follows the
+    mention up to the next field's mention, the next item of an error list (pydantic's `{'type': ..., 'loc': ...}`) or
+    the sentence's end; the next sentence too where this one says the value is out of range but names no bound
+    (OpenAI's "Invalid 'temperature': decimal above maximum value. Expected a value <= 2"); and where what follows names
+    no bound, the words before the mention back to its sentence's start, when no other field is mentioned there
+    (FastChat's "3.0 is greater than the maximum of 2 - 'temperature'")."""
+    stop = min([s for s, _, _ in mentions if s >= end] + [i for i in items if i >= end] + [len(message)])
+    sentence_ends = [s for s, _ in ends if end <= s < stop]
+    upto = sentence_ends[0] if sentence_ends else stop
+    if (
+        sentence_ends
+        and _RANGE_WORDS.search(message[end:upto]) is not None
+        and _bounds_named(message[end:upto]) is None
+    ):
+        upto = sentence_ends[1] if len(sentence_ends) > 1 else stop
+    after = message[end:upto]
+    begins = max([e for _, e in ends if e <= start] + [i for i in items if i <= start] + [0])
+    before = "" if any(begins <= s < start for s, _, _ in mentions) else message[begins:start]
+    clause = after if _bounds_named(after) is not None else before + after
+    sentence = message[begins : min([s for s, _ in ends if s >= upto] + [len(message)])]
+    return clause, sentence
 
 
 _LEFT_OUT = object()
 """`_ranged`'s answer for a value the request goes without."""
 
 
-def _ranged(
-    param: str, value: Any, bounds: tuple[float | None, float | None], exact: tuple[float | None, float | None]
-) -> Any:
-    """What a request sends for `value` of a knob whose range the server named (`bounds`, exclusive ends just inside;
-    `exact`, at them), judged for this value alone, as a first refusal of it would be (`_range_refused`): inside the
-    range, the value itself; the knob's off value outside it, `_LEFT_OUT` (off is the server's default too); a value
-    only just inside an exclusive bound where that means something else (a penalty at 0.01), the value itself, for
-    the server to refuse; any other, the nearest value inside."""
-    kept = _in_range(value, bounds)
-    if kept == value:
+def _ranged(param: str, value: Any, known: _Range) -> Any:
+    """What a request sends for `value` of a knob whose range the server named (`known`), judged for this value
+    alone, as a first refusal of it would be (`_range_refused`): inside the range (exclusive bounds as named), the
+    value itself; the knob's off value outside it, `_LEFT_OUT` (off is the server's default too); a value past an
+    exclusive bound where just inside it means something else (a penalty at 0.01), the value itself, for the server to
+    refuse; any other, the nearest value inside (`_brought_inside`)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or _admits(value, known):
         return value
     if value == _NEUTRAL.get(param):
         return _LEFT_OUT
-    if param not in _OPEN_NUDGED and _in_range(value, exact) != kept:
+    past_open = known.open_hi if known.hi is not None and value >= known.hi else known.open_lo
+    if param not in _OPEN_NUDGED and past_open:
         return value
-    return kept
+    return _brought_inside(value, known)
 
 
-def _bounds_named(sentence: str, step: float = _OPEN_STEP) -> tuple[float | None, float | None] | None:
-    """The (lowest, highest) values a refusal's sentence allows, inclusive: an exclusive bound ("(0, 1]", "> 0.0",
-    "strictly positive") is given as the value `step` inside it. None when it names none."""
+def _admits(value: float, known: _Range) -> bool:
+    lo, hi, open_lo, open_hi = known
+    above_lo = lo is None or value > lo or (value == lo and not open_lo)
+    return above_lo and (hi is None or value < hi or (value == hi and not open_hi))
+
+
+def _filled(known: _Range | None, named: _Range) -> _Range:
+    """`known` with its sides that have no bound taken from `named` (its known sides kept: each refusal can add a side,
+    never move one, so a server naming ever narrower ranges cannot keep a call resending); `known` itself where the
+    two sides would leave nothing between them."""
+    if known is None:
+        return named
+    lo, open_lo = (known.lo, known.open_lo) if known.lo is not None else (named.lo, named.open_lo)
+    hi, open_hi = (known.hi, known.open_hi) if known.hi is not None else (named.hi, named.open_hi)
+    if lo is not None and hi is not None and lo >= hi:
+        return known
+    return _Range(lo, hi, open_lo, open_hi)
+
+
+def _brought_inside(value: float, known: _Range) -> float:
+    """The value inside `known` nearest `value`: an inclusive bound itself; for an exclusive one the nearest value with
+    two decimals inside it ("< 1.0": 0.99, "> 0": 0.01, "2.0001 (exclusive)": 2.0), or a quarter of the span inside
+    where the range is narrower than that; an int asked stays an int where the value is whole."""
+    lo, hi, open_lo, open_hi = known
+    kept = value
+    if hi is not None and not (value < hi or (value == hi and not open_hi)):
+        kept = hi
+        if open_hi:
+            kept = round(ceil(hi * 100 - 1e-6) / 100 - _OPEN_STEP, 6)
+            if lo is not None and not _admits(kept, known):
+                kept = round(hi - min(_OPEN_STEP, (hi - lo) / 4), 6)
+    elif lo is not None and not (value > lo or (value == lo and not open_lo)):
+        kept = lo
+        if open_lo:
+            kept = round(floor(lo * 100 + 1e-6) / 100 + _OPEN_STEP, 6)
+            if hi is not None and not _admits(kept, known):
+                kept = round(lo + min(_OPEN_STEP, (hi - lo) / 4), 6)
+    return int(kept) if isinstance(value, int) and float(kept).is_integer() else kept
+
+
+def _bounds_named(sentence: str) -> _Range | None:
+    """The range a refusal's sentence allows, each bound as named and whether it is exclusive ("(0, 1]", "> 0.0",
+    "strictly positive"). None when it names none."""
     text = _GOT.sub(" ", sentence)
     if (between := _BETWEEN.search(text)) is not None:
         least, most = float(between["lo"]), float(between["hi"])
         if least < most:
-            return _inside(
-                least,
-                most,
-                open_below=between["open"] == "(",
-                open_above=between["close"] in (")", "(exclusive)"),
-                step=step,
-            )
+            return _Range(least, most, between["open"] == "(", between["close"] in (")", "(exclusive)"))
     at_most, at_least = _AT_MOST.search(text), _AT_LEAST.search(text)
     rest = _AT_LEAST.sub(" ", _AT_MOST.sub(" ", text))
     required = _REQUIRED.search(rest)
@@ -1757,33 +1856,7 @@ def _bounds_named(sentence: str, step: float = _OPEN_STEP) -> tuple[float | None
         hi, open_above = float(below["n"]), True
     if (lo is None and hi is None) or (lo is not None and hi is not None and lo >= hi):
         return None
-    return _inside(lo, hi, open_below=open_below, open_above=open_above, step=step)
-
-
-def _inside(
-    lo: float | None, hi: float | None, *, open_below: bool, open_above: bool, step: float
-) -> tuple[float | None, float | None]:
-    """The inclusive range of [lo, hi] with each open end moved `step` inward (a quarter of the span where that is
-    less), rounded to six decimals."""
-    step = step if lo is None or hi is None else min(step, (hi - lo) / 4)
-    if open_below and lo is not None:
-        lo = round(lo + step, 6)
-    if open_above and hi is not None:
-        hi = round(hi - step, 6)
-    return lo, hi
-
-
-def _in_range(value: Any, bounds: tuple[float | None, float | None]) -> Any:
-    """`value` brought into `bounds` (a bound None: none on that side), an int kept an int; a non-number unchanged."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return value
-    lo, hi = bounds
-    kept = value
-    if hi is not None and kept > hi:
-        kept = hi
-    if lo is not None and kept < lo:
-        kept = lo
-    return int(kept) if isinstance(value, int) and float(kept).is_integer() else kept
+    return _Range(lo, hi, open_below, open_above)
 
 
 def _names_a_field(field: str, sent: Collection[str]) -> bool:
