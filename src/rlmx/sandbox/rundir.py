@@ -489,8 +489,8 @@ def _own_unlinked() -> dict[tuple[int, int], int]:
         if stat.S_ISREG(info.st_mode) and info.st_nlink == 0 and fd.isdigit():
             found.append((int(fd), (info.st_dev, info.st_ino), info.st_blocks * 512))
     received = harden.received_files()  # after the scan: a descriptor received meanwhile is listed by now
-    for fd, key, nbytes in found:
-        if received.get(fd) != key:
+    for number, key, nbytes in found:
+        if received.get(number) != key:
             held[key] = nbytes
     return held
 
