@@ -205,6 +205,7 @@ def test_the_descriptors_held_leave_the_host_most_of_its_open_files_limit(
     reports: harden.MemoryReports, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(harden, "REPORTS_HELD_SHARE", 1 << 30)  # room for none: every process by its resident size
+    monkeypatch.setattr(harden, "REPORTS_HELD_LEAST", 0)
     pid = _child(reports, "own")
     try:
         reports.drain()

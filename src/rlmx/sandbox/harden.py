@@ -351,15 +351,75 @@ def trees_memory_over(pids: Sequence[int], limit: int, reports: MemoryReports | 
 _report_socket: Any = None
 _REPORT_CREDENTIALS = struct.Struct("iII")  # struct ucred: pid, uid, gid
 _REPORT_FD = struct.Struct("i")
+_REPORT_FDS_MOST = 253
+"""SCM_MAX_FD: the most descriptors one message may carry. The host's buffer holds that many, so the kernel never
+closes a message's extra descriptors itself, inside the host's recvmsg (a last close there runs in the host's
+thread: a TCP socket with SO_LINGER and unsent data blocked the usage watcher for its linger time, audit 88x2)."""
 REPORTS_HELD_SHARE = 4
-"""The report descriptors every run of a host keeps together (one per process) are at most this share of its
-open-files limit (256 of the usual 1,024): a server's runs, cells forking hundreds each, must leave the host room
-for its own files and sockets. More processes count by their resident size."""
+"""The report descriptors every run of a host keeps together (one per process) are at most about this share of its
+open-files limit (256 of the usual 1,024), divided among the runs open (`MemoryReports`), REPORTS_HELD_LEAST each
+at least: a server's runs, cells forking hundreds each, must leave the host room for its own files and sockets, and
+one run's forks must not leave another none (audit 88x2 v05). More processes count by their resident size."""
+REPORTS_HELD_LEAST = 16
 _reports_held = [0]
 """Report descriptors held now, by every MemoryReports of this process (under `_reports_count_lock`)."""
+_reports_open = [0]
+"""The MemoryReports open now in this process (under `_reports_count_lock`): the runs the share is divided among."""
 _reports_count_lock = _thread.allocate_lock()
 REPORTS_DRAINED_MOST = 512
 """The most reports read in one drain (a poll), so a process sending without end cannot hold the watcher."""
+REPORTS_CLOSING_MOST = 64
+"""A run's refused descriptors still waiting for the closer thread past which its socket is not read (until they
+are closed): a closer blocked by one descriptor's close must not let a run fill the host's descriptor table."""
+REPORTS_SPARE_DESCRIPTORS = 64
+"""Descriptors a drain leaves the host, beyond room for a full message (`_REPORT_FDS_MOST`)."""
+_received: dict[int, tuple[int, int]] = {}
+"""Every descriptor received from a report socket and not yet closed, kept or refused: descriptor -> (device,
+inode) (under `_reports_count_lock`). Not the host's own files (`rundir._own_unlinked`): a process that sent an
+unlinked file on /dev/shm must not have it counted as the host's context (audit 88x2 v01)."""
+_closing: Any = None
+"""The queue of the closer thread (`_close_later`), started on first use."""
+
+
+def received_files() -> dict[int, tuple[int, int]]:
+    """The descriptors this process holds that a report socket brought (descriptor -> (device, inode)): none of
+    them is the host's own file."""
+    with _reports_count_lock:
+        return dict(_received)
+
+
+def _close_later(fd: Any, owner: MemoryReports | None = None) -> None:
+    """Close `fd` (a descriptor, or a socket object) on the closer thread: the last close of what an untrusted
+    process sent may block for as long as it chose (a lingering TCP socket with unsent data), and must never stop
+    the usage watcher, hold a lock, or hold up a run's end. `owner`'s count of descriptors closing drops once done."""
+    global _closing
+    import queue
+    import threading
+
+    with _reports_count_lock:
+        if _closing is None:
+            _closing = queue.SimpleQueue()
+            threading.Thread(target=_closer, args=(_closing,), name="rlmx-report-closer", daemon=True).start()
+        closing = _closing
+    closing.put((fd, owner))
+
+
+def _closer(closing: Any) -> None:
+    while True:
+        fd, owner = closing.get()
+        if isinstance(fd, int):
+            with _reports_count_lock:  # before the close: after it, the number may name another file
+                _received.pop(fd, None)
+        try:
+            if isinstance(fd, int):
+                os.close(fd)
+            else:
+                fd.close()
+        except OSError:
+            pass
+        if owner is not None:
+            with _reports_count_lock:
+                owner._closing -= 1
 
 
 def connect_memory_reports(fd: int) -> bool:
@@ -433,8 +493,11 @@ def _proc_device(pid: int) -> int | None:
 class MemoryReports:
     """The host's end of a datagram socketpair (`worker_fd`, the other end, is passed to each zygote or single
     worker it starts), and the verified descriptors it received, one per process (host pid -> descriptor, start
-    time, whether verified). Used from the usage watcher's thread; the lock keeps `close` (from the event loop) from
-    closing a descriptor mid-read."""
+    time). Used from the usage watcher's thread; the lock keeps `close` (from the event loop) from closing a
+    descriptor mid-read. Each descriptor received is checked at once (fstat, then `_own_rollup`): only a regular
+    file on the sender's /proc, its own smaps_rollup, is kept, one a message; all else goes to the closer thread
+    (`_close_later`), never closed here. So the only descriptors this class closes itself are such proc files,
+    whose close cannot block."""
 
     def __init__(self) -> None:
         import threading  # here, not at the top: the worker imports this module and never needs it
@@ -444,18 +507,44 @@ class MemoryReports:
         host.setblocking(False)
         self._sock: Any = host  # None once closed
         self.worker_fd = self._worker_end.fileno()
-        self._held: dict[int, tuple[int, str, bool]] = {}
+        self._held: dict[int, tuple[int, str]] = {}
         self._lock = threading.Lock()
         self._pruned = 0.0
+        self._closing = 0
+        """This run's refused descriptors not yet closed by the closer thread (under `_reports_count_lock`)."""
+        with _reports_count_lock:
+            _reports_open[0] += 1
+
+    @staticmethod
+    def _share() -> int:
+        """The report descriptors one run may keep: its part of REPORTS_HELD_SHARE of the open-files limit."""
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        cap = (soft if soft >= 0 else 1 << 20) // REPORTS_HELD_SHARE
+        return max(cap // max(_reports_open[0], 1), REPORTS_HELD_LEAST)
+
+    @staticmethod
+    def _free_descriptors() -> int:
+        """How many more descriptors this process may open (its open-files limit less those open)."""
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        try:
+            used = len(os.listdir("/proc/self/fd"))
+        except OSError:
+            return 0
+        return (soft if soft >= 0 else 1 << 20) - used
 
     def drain(self) -> None:
         """Take the reports waiting (at most REPORTS_DRAINED_MOST): each keeps at most one descriptor, its
-        sender's, which replaces an older one of the same process; the rest are closed."""
-        space = _socket.CMSG_SPACE(_REPORT_FD.size) + _socket.CMSG_SPACE(_REPORT_CREDENTIALS.size)
+        sender's own smaps_rollup, which replaces an older one of the same process; the rest go to the closer."""
+        space = _socket.CMSG_SPACE(_REPORT_FD.size * _REPORT_FDS_MOST) + _socket.CMSG_SPACE(_REPORT_CREDENTIALS.size)
         with self._lock:
             if self._sock is None:
                 return
+            # A message's descriptors the host has no room for are closed by the kernel inside recvmsg, on this
+            # thread: read only while a full message fits, with room to spare for the host's own files
+            room = self._free_descriptors() - REPORTS_SPARE_DESCRIPTORS
             for _ in range(REPORTS_DRAINED_MOST):
+                if room < _REPORT_FDS_MOST or self._closing >= REPORTS_CLOSING_MOST:
+                    break
                 try:
                     _, ancillary, _, _ = self._sock.recvmsg(1, space)
                 except OSError:  # none waiting (EAGAIN)
@@ -467,29 +556,47 @@ class MemoryReports:
                         fds += [_REPORT_FD.unpack_from(data, at)[0] for at in range(0, usable, _REPORT_FD.size)]
                     elif level == _socket.SOL_SOCKET and kind == _socket.SCM_CREDENTIALS:
                         sender = _REPORT_CREDENTIALS.unpack_from(data)[0]
-                for extra in fds[1:]:
-                    os.close(extra)
-                if fds:
-                    self._take(sender, fds[0])
+                room -= len(fds)
+                self._receive(sender, fds)
+            share = self._share()
+            for pid in list(self._held)[share:]:  # more runs opened since: this one keeps its part
+                self._forget(pid)
             if time.monotonic() - self._pruned > 1.0:
                 self._pruned = time.monotonic()
-                for pid, (_, started, _) in list(self._held.items()):
+                for pid, (_, started) in list(self._held.items()):
                     if _unexeced(pid) != started:
                         self._forget(pid)
 
-    def _take(self, sender: int, fd: int) -> None:
-        started = _unexeced(sender) if sender > 0 else ""
-        if started:
-            self._forget(sender)  # an older report of the same process
+    def _receive(self, sender: int, fds: list[int]) -> None:
+        """Keep the first of `fds` that is `sender`'s own smaps_rollup, if any and there is room; refuse the rest."""
+        infos: list[os.stat_result | None] = []
         with _reports_count_lock:
-            soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-            room = _reports_held[0] < (soft if soft >= 0 else 1 << 20) // REPORTS_HELD_SHARE
-            if started and room:
-                _reports_held[0] += 1
-        if not started or not room:
-            os.close(fd)
-            return
-        self._held[sender] = (fd, started, False)  # verified when first read (`proportional`)
+            for fd in fds:
+                try:
+                    info: os.stat_result | None = os.fstat(fd)
+                except OSError:
+                    info = None
+                infos.append(info)
+                _received[fd] = (info.st_dev, info.st_ino) if info is not None else (-1, -1)
+        kept = -1
+        started = _unexeced(sender) if sender > 0 else ""
+        for fd, info in zip(fds, infos, strict=True):
+            if started and info is not None and stat.S_ISREG(info.st_mode) and self._own_rollup(sender, fd):
+                kept = fd
+                break
+        if kept >= 0:
+            self._forget(sender)  # an older report of the same process
+            with _reports_count_lock:
+                if len(self._held) < self._share():
+                    _reports_held[0] += 1
+                    self._held[sender] = (kept, started)
+                else:
+                    kept = -1
+        for fd in fds:
+            if fd != kept:
+                with _reports_count_lock:
+                    self._closing += 1
+                _close_later(fd, self)
 
     def proportional(self, pid: int) -> int | None:
         """`pid`'s Pss in bytes, through the descriptor it sent; None where it sent none that is still its own."""
@@ -497,10 +604,7 @@ class MemoryReports:
             held = self._held.get(pid)
             if held is None:
                 return None
-            fd, started, verified = held
-            if not verified and not self._own_rollup(pid, fd):
-                self._forget(pid)
-                return None
+            fd, started = held
             try:
                 text = os.pread(fd, 4096, 0).decode("ascii", "replace")
             except OSError:  # the process ended, or exec'd: its descriptor reads a memory that is gone
@@ -509,7 +613,6 @@ class MemoryReports:
             if pss is None or _unexeced(pid) != started:  # after the read: the same process, no exec, throughout
                 self._forget(pid)
                 return None
-            self._held[pid] = (fd, started, True)
             return pss
 
     @staticmethod
@@ -528,16 +631,20 @@ class MemoryReports:
     def _forget(self, pid: int) -> None:
         held = self._held.pop(pid, None)
         if held is not None:
-            os.close(held[0])
             with _reports_count_lock:
+                _received.pop(held[0], None)
                 _reports_held[0] -= 1
+            os.close(held[0])  # checked to be a proc file when received: its close does not block
 
     def close(self) -> None:
         with self._lock:
             sock, self._sock = self._sock, None
             if sock is not None:
-                sock.close()
+                # The descriptors still queued in it are let go when it closes: on the closer thread
+                _close_later(sock)
                 self._worker_end.close()
+                with _reports_count_lock:
+                    _reports_open[0] -= 1
             for pid in list(self._held):
                 self._forget(pid)
 
