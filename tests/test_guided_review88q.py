@@ -40,13 +40,13 @@ def test_the_last_stage_instruction_answers() -> None:
 
 
 def test_a_last_stage_built_from_an_earlier_one_inherits_what_it_does_not_set() -> None:
-    text = "FROM node:20 AS base\nUSER node\nEXPOSE 3000\nFROM base AS app\nCOPY . .\nCMD [\"node\", \"srv.js\"]\n"
+    text = 'FROM node:20 AS base\nUSER node\nEXPOSE 3000\nFROM base AS app\nCOPY . .\nCMD ["node", "srv.js"]\n'
     assert first_line(ask(text, "Which user does the container run as?", reply="node")) == "NOT FOUND"
     assert first_line(ask(text, "Which port does the container expose?", reply="3000")) == "NOT FOUND"
 
 
 def test_lower_case_instructions_are_read() -> None:
-    text = "from node:20-alpine\nworkdir /srv\ncopy . .\nrun npm ci\nexpose 3000\ncmd [\"node\", \"srv.js\"]\n"
+    text = 'from node:20-alpine\nworkdir /srv\ncopy . .\nrun npm ci\nexpose 3000\ncmd ["node", "srv.js"]\n'
     assert first_line(ask(text, "Which port does the container expose?")) == "3000"
 
 
