@@ -60,3 +60,53 @@ def test_the_last_workdir_is_in_force_and_a_relative_one_joins_the_one_before() 
     assert first_line(ask(text, "What is the working directory of the container?")) == "/opt/service"
     text = text.replace("WORKDIR service", "WORKDIR /srv/app")
     assert first_line(ask(text, "What is the working directory of the container?")) == "/srv/app"
+
+
+# --- B: a sum row not spelled "Total" is no candidate -------------------------------------------------------------
+
+
+def test_a_row_for_all_the_others_is_no_candidate() -> None:
+    for text, question, best in (
+        ("Depot,Parcels\nLeeds,120\nYork,390\nHull,310\nAll depots,820\n", "Which depot has the most parcels?", "York"),
+        ("Runner,Miles\nAda,12\nBo,37\nCy,30\nOverall,79\n", "Who has the most miles?", "Bo"),
+        (
+            "| Runner | Miles |\n|---|---|\n| Ada | 12 |\n| Bo | 37 |\n| Cy | 30 |\n| Squad | 79 |\n",
+            "Who has the most miles?",
+            "Bo",
+        ),
+        ("Runner,Miles\nAda,12\nBo,37\nCy,30\nCombined,79\n", "Who has the least miles?", "Ada"),
+    ):
+        assert first_line(ask(text, question)) == best, (text, question)
+
+
+def test_an_unlabelled_row_that_sums_the_others_gives_no_ranking() -> None:
+    text = "Depot,Parcels\nLeeds,120\nYork,390\nHull,310\nCentral,820\n"
+    assert first_line(ask(text, "Which depot has the most parcels?", reply="Central")) != "Central"
+
+
+def test_two_numbers_summing_to_a_third_by_chance_still_rank() -> None:
+    assert first_line(ask("Runner,Miles\nAda,10\nBo,20\nCy,30\n", "Who has the most miles?")) == "Cy"
+
+
+# --- D: an awarded result is no match played -------------------------------------------------------------------
+
+LEAGUE_DAY = "Scores\n- Ashby v Barton 2-0\n- Corby v Dunmow 1-1\n- Epping v Frome 3-0 (awarded)\n"
+
+
+def test_an_awarded_result_is_not_counted_as_played() -> None:
+    assert first_line(ask(LEAGUE_DAY, "How many teams played?", reply="6")) != "6"
+    assert first_line(ask(LEAGUE_DAY.replace(" (awarded)", ""), "How many teams played?")) == "6"
+
+
+# --- E: a question for a date takes only a date ---------------------------------------------------------------
+
+THREAD = (
+    "From: Lena Voss <lena@example.org>\nTo: Raj Patel <raj@example.org>\nDate: Thu, 7 Mar 2024 08:30:00 +0100\n"
+    "Subject: Re: Roof repair\n\nRaj, the roofers are free again, so they can start on 12 April after all.\n\nLena\n\n"
+    "On Wed, 6 Mar 2024 at 11:00, Raj Patel <raj@example.org> wrote:\n> OK, 26 April then.\n"
+)
+
+
+def test_a_word_that_is_no_date_is_no_answer_to_what_is_the_start_date() -> None:
+    assert first_line(ask(THREAD, "What is the start date?", reply="roofers")) != "roofers"
+    assert first_line(ask(THREAD, "What is the start date?", reply="12 April")) == "12 April"

@@ -3229,6 +3229,15 @@ it?", "What ticket is this?"): its answer is a reference with a digit ("#198", "
 word of the sentence around it (audit 86b F3)."""
 
 
+_ASKS_DATE = re.compile(
+    r"\b(?:what|which)(?:'s|’s)?\s+(?:(?:is|was|will\s+be|are|were)\s+)?(?:(?:the|its|their|our|your|his|her)\s+)?"
+    r"(?:(?!date\b)[\w-]+\s+){0,2}?date\b(?!\s+(?:format|field|column|type|string|function|command|picker|library|"
+    r"setting|parser|stamp)\b)"
+)
+"""A question for a date: 'What date ...?', 'What is the start date?', "What's the due date?" (review 88q v10: the
+reader's 'fitters' was taken for the start date); not one for a date's format or field."""
+
+
 def expected_type(query: str) -> str:
     """ "number" (how many, how much, how old, what year), "numeral" (which bug number, what port number: a number
     that names something, "#963335" as well as "8080"), "time" (when, what date), "name" (who), "reason" (why),
@@ -3242,7 +3251,7 @@ def expected_type(query: str) -> str:
         return "numeral"  # "which issue does it close?": "#198", never "file" (audit 86b F3)
     if re.match(r"\s*(who|whom|whose)\b", q):
         return "name"
-    if re.match(r"\s*(?:and |but |so )?(?:since )?when\b", q) or re.search(r"\b(?:what|which) (?:is the )?date\b", q):
+    if re.match(r"\s*(?:and |but |so )?(?:since )?when\b", q) or re.search(_ASKS_DATE, q):
         return "time"
     if re.match(r"\s*(?:and |but |so )?why\b", q) or re.search(
         r"\b(?:for what reason|what is the reason)\b(?! (?:phrase|code|string|field|text))",
@@ -7999,6 +8008,8 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
                 f"the text gives no count of {counted}",
                 places,
             )
+        if numeric and _unsure_sum_row(rows, count_at):
+            return None
         for _, cells in rows:
             if group_at >= len(cells) or count_at >= len(cells):
                 continue
@@ -8180,10 +8191,39 @@ _SUMMARY_ROW = re.compile(
     rf"(?i)^\W*(?:[a-z]+\s+){{1,2}}totals?\W*$"
     rf"|^\W*(?:(?:{_TOTAL_QUALIFIER}|team|class|group|squad|league|column|all)\s+){{0,2}}(?:average|avg\.?|mean|median)\W*$"
     rf"|^\W*(?:{_TOTAL_QUALIFIER}\s+)?(?:average|avg\.?|mean|median)(?:\s*(?::|\(|\s[-–—]\s|(?:per|of|for)\s).*)?$"
+    r"|^\W*(?:all|overall|combined|aggregate|everyone|everybody|squad|team|whole\s+(?:team|squad|class|group))\W*$"
 )
 """A cell that makes its row a summary of the rows above, no item, besides `_TOTAL_ROW`: a total named by what
 it totals ('Team total', 'Class total'), an average, mean or median ('Average', 'Mean (all)', 'Average per
-player'); audit 87 v11: 'Team total,10' was the greatest number of goals."""
+player'), or a word for all the rows ('Overall', 'All', 'Combined', 'Squad', 'Team'); audit 87 v11: 'Team total,10'
+was the greatest number of goals, review 88q v06 'Overall,88' the highest points."""
+_AGGREGATE_WORD = re.compile(
+    r"(?i)\b(?:all|overall|combined|aggregate|sum|totals?|everyone|everybody|squad|team|whole)\b"
+)
+"""A word in a row's label that may say it sums up the others ('All regions'), when its number is their sum."""
+
+
+def _number(cell: str) -> float | None:
+    """A cell's plain number ('1,250', '$40'), None for any other cell."""
+    plain = cell.strip().strip(_CURRENCY).strip().replace(",", "")
+    return float(plain) if _AMOUNT.fullmatch(plain) else None
+
+
+def _sums_the_others(
+    row: int, rows: list[tuple[int, list[str]]], columns: Collection[int] = (), least: int = 2
+) -> bool:
+    """Whether row `row`'s (its line) number in some column (of `columns`, else any) is the sum of the other rows'
+    numbers there (at least `least` of them)."""
+    cells = next(c for n, c in rows if n == row)
+    for at, cell in enumerate(cells):
+        value = _number(cell)
+        others = [_number(c[at]) if at < len(c) else None for n, c in rows if n != row]
+        if value is None or (columns and at not in columns) or len(others) < least or any(v is None for v in others):
+            continue
+        whole = sum(v for v in others if v is not None)
+        if abs(value - whole) <= 1e-9 * max(1.0, abs(whole)):
+            return True
+    return False
 
 
 def _summary_row(cells: list[str]) -> bool:
@@ -8201,8 +8241,28 @@ def _item_rows(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]
     """The rows that are items: a row whose cell of words says it totals the others ('Total,445,', `_TOTAL_ROW`)
     is none, summed or ranked with them it counts its items twice and tops every ranking (audit 83 v07); nor is an
     average or a team's total ('Average,34.7', 'Team total,10', `_SUMMARY_ROW`, audit 87 v11) or a balance carried
-    over ('Opening balance', `_BALANCE_ROW`)."""
-    return [(n, cells) for n, cells in rows if not _summary_row(cells)]
+    over ('Opening balance', `_BALANCE_ROW`), nor a row whose label has a word for all the rows
+    (`_AGGREGATE_WORD`) and whose number is the others' sum."""
+    kept = [(n, cells) for n, cells in rows if not _summary_row(cells)]
+    # 'All regions,880' under 'North,140', 'South,410', 'East,330': a label with a word for all the rows and a
+    # number that is the others' sum (review 88q v05)
+    return [
+        (n, cells) for n, cells in kept if not (_AGGREGATE_WORD.search(_label(cells)) and _sums_the_others(n, kept))
+    ]
+
+
+def _unsure_sum_row(rows: list[tuple[int, list[str]]], at: int) -> bool:
+    """Whether a row's number in column `at` is the sum of three or more others' there while its label says
+    nothing of it ('Central,880' over 140, 410 and 330): a sum row or an item, so which tops a ranking is a guess
+    (review 88q v05). Two others are too often summed by chance (10, 20, 30)."""
+    if any(_number(c[at]) == 0 for _, c in rows if at < len(c)):
+        return False  # zeros make chance sums common: 3 bookings, then 0, 0, 2 and 1
+    return any(_sums_the_others(n, rows, (at,), least=3) for n, _ in rows)
+
+
+def _label(cells: list[str]) -> str:
+    """A row's first filled cell that is no number: what names it."""
+    return next((c.strip() for c in cells if c.strip() and _number(c) is None), "")
 
 
 _SIGNED_AMOUNT = re.compile(
@@ -10071,6 +10131,8 @@ def column_row_extreme(state: dict[str, Any], query: str) -> str | None:
             return None
     if name_at is None or name_at == at or not _not_numeric(rows, name_at):
         return None
+    if _unsure_sum_row(rows, at):
+        return None
     names = [c[name_at].strip() for _, c in rows if name_at < len(c)]
     if len(names) != len(rows) or not all(names) or len(set(names)) != len(names):
         return None
@@ -11571,9 +11633,11 @@ _RESULT_LINE = re.compile(
 or names one unplayed ('- Ajax v Celtic' with no score, '- Benfica v Roma (postponed)': `_unplayed`)."""
 _UNPLAYED_NOTE = re.compile(
     r"(?i)\b(?:postponed|cancell?ed|called\s+off|abandoned|void|rescheduled|re-arranged|rearranged|deferred|"
-    r"suspended|not\s+played|unplayed|tb[acd]|w/o|walk-?over|forfeit(?:ed)?|scratched|to\s+be\s+played)\b"
+    r"suspended|not\s+played|unplayed|tb[acd]|w/o|walk-?over|forfeit(?:ed|s)?|scratched|to\s+be\s+played"
+    r"|awarded|bye|by\s+default|no[-\s]show|did\s+not\s+(?:play|turn\s+up|show))\b"
 )
-"""A result's note that says the match was not (fully) played: '(postponed, rain)', '(walkover)'."""
+"""A result's note that says the match was not (fully) played: '(postponed, rain)', '(walkover)', a result
+awarded ('0-3 (awarded)': the board gave it, maybe to a side that never took the field, review 88q v08)."""
 _FIXTURES_TITLE = re.compile(
     r"(?i)\b(?:fixtures?|upcoming|next|schedule[sd]?|coming\s+up|to\s+(?:play|come)|future|forthcoming)\b"
 )
