@@ -2311,6 +2311,48 @@ _DOCKER_KIND = ("container", "containers", "dockerfile", "docker", "image", "ima
 """What a Dockerfile is about, by its format: it builds a container image, and no instruction line says so ("the
 file" is the Dockerfile itself)."""
 _DOCKER_LINES = 3
+_DOCKER_ANY_CASE = re.compile(
+    r"(?i)(?:FROM|RUN|CMD|COPY|ADD|WORKDIR|EXPOSE|ENV|USER|ENTRYPOINT|ARG|LABEL|VOLUME|HEALTHCHECK|STOPSIGNAL|SHELL"
+    r"|ONBUILD|MAINTAINER)[ \t]+\S"
+)
+"""A Dockerfile instruction in any case: Docker reads `from`, `expose` as FROM, EXPOSE (review 88q v15)."""
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """(1-based first line, line) of each line of a Dockerfile, one ended by '\\' joined with the next."""
+    lines = text.split("\n")
+    joined = []
+    number = 0
+    while number < len(lines):
+        start, line = number + 1, lines[number]
+        while line.rstrip().endswith("\\") and number + 1 < len(lines):
+            number += 1
+            line = line.rstrip()[:-1].rstrip() + " " + lines[number].strip()
+        number += 1
+        joined.append((start, line))
+    return joined
+
+
+def _upper_case_dockerfile(text: str) -> bool:
+    """Whether a text is a Dockerfile that writes its instructions in upper case, as is the custom."""
+    head = text[:20000]
+    return len(_DOCKER_INSTRUCTION.findall(head)) >= _DOCKER_LINES and re.search(r"^FROM[ \t]", head, re.M) is not None
+
+
+def _is_dockerfile(text: str) -> bool:
+    """Whether a text is in a Dockerfile's format: a FROM line and _DOCKER_LINES upper-case instructions, or
+    (instructions written in lower or mixed case, which prose lines may begin with: "from", "run", "add") every
+    line but comments and blanks an instruction, the first of them FROM or ARG."""
+    head = text[:20000]
+    if _upper_case_dockerfile(head):
+        return True
+    written = [line.strip() for _, line in _logical_lines(head)]
+    written = [line for line in written if line and not line.startswith("#")]
+    return (
+        len(written) >= _DOCKER_LINES
+        and re.match(r"(?i)(?:FROM|ARG)[ \t]", written[0]) is not None
+        and all(_DOCKER_ANY_CASE.match(line) for line in written)
+    )
 
 
 def own_kind_words(state: dict[str, Any]) -> set[str]:
@@ -2322,9 +2364,7 @@ def own_kind_words(state: dict[str, Any]) -> set[str]:
     names += [str(src[0]) for src in state["sources"] if re.search(r"\w\.\w{1,5}$", str(src[0]))]
     words = {w.lower() for n in names for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", re.split(r"[\\/]", n)[-1])}
     for src in state["sources"]:
-        text = src[1] if isinstance(src[1], str) else ""
-        lines = _DOCKER_INSTRUCTION.findall(text[:20000])
-        if len(lines) >= _DOCKER_LINES and re.search(r"^FROM[ \t]", text[:20000], re.MULTILINE):
+        if _is_dockerfile(src[1] if isinstance(src[1], str) else ""):
             words.update(_DOCKER_KIND)
     if "dockerfile" in words:
         words.update(_DOCKER_KIND)
@@ -3189,6 +3229,15 @@ it?", "What ticket is this?"): its answer is a reference with a digit ("#198", "
 word of the sentence around it (audit 86b F3)."""
 
 
+_ASKS_DATE = re.compile(
+    r"\b(?:what|which)(?:'s|’s)?\s+(?:(?:is|was|will\s+be|are|were)\s+)?(?:(?:the|its|their|our|your|his|her)\s+)?"
+    r"(?:(?!date\b)[\w-]+\s+){0,2}?date\b(?!\s+(?:format|field|column|type|string|function|command|picker|library|"
+    r"setting|parser|stamp)\b)"
+)
+"""A question for a date: 'What date ...?', 'What is the start date?', "What's the due date?" (review 88q v10: the
+reader's 'fitters' was taken for the start date); not one for a date's format or field."""
+
+
 def expected_type(query: str) -> str:
     """ "number" (how many, how much, how old, what year), "numeral" (which bug number, what port number: a number
     that names something, "#963335" as well as "8080"), "time" (when, what date), "name" (who), "reason" (why),
@@ -3202,7 +3251,7 @@ def expected_type(query: str) -> str:
         return "numeral"  # "which issue does it close?": "#198", never "file" (audit 86b F3)
     if re.match(r"\s*(who|whom|whose)\b", q):
         return "name"
-    if re.match(r"\s*(?:and |but |so )?(?:since )?when\b", q) or re.search(r"\b(?:what|which) (?:is the )?date\b", q):
+    if re.match(r"\s*(?:and |but |so )?(?:since )?when\b", q) or re.search(_ASKS_DATE, q):
         return "time"
     if re.match(r"\s*(?:and |but |so )?why\b", q) or re.search(
         r"\b(?:for what reason|what is the reason)\b(?! (?:phrase|code|string|field|text))",
@@ -7959,6 +8008,8 @@ def _superlative(state: dict[str, Any], query: str) -> str | tuple[str, list[tup
                 f"the text gives no count of {counted}",
                 places,
             )
+        if numeric and _unsure_sum_row(rows, count_at):
+            return None
         for _, cells in rows:
             if group_at >= len(cells) or count_at >= len(cells):
                 continue
@@ -8140,10 +8191,39 @@ _SUMMARY_ROW = re.compile(
     rf"(?i)^\W*(?:[a-z]+\s+){{1,2}}totals?\W*$"
     rf"|^\W*(?:(?:{_TOTAL_QUALIFIER}|team|class|group|squad|league|column|all)\s+){{0,2}}(?:average|avg\.?|mean|median)\W*$"
     rf"|^\W*(?:{_TOTAL_QUALIFIER}\s+)?(?:average|avg\.?|mean|median)(?:\s*(?::|\(|\s[-–—]\s|(?:per|of|for)\s).*)?$"
+    r"|^\W*(?:all|overall|combined|aggregate|everyone|everybody|squad|team|whole\s+(?:team|squad|class|group))\W*$"
 )
 """A cell that makes its row a summary of the rows above, no item, besides `_TOTAL_ROW`: a total named by what
 it totals ('Team total', 'Class total'), an average, mean or median ('Average', 'Mean (all)', 'Average per
-player'); audit 87 v11: 'Team total,10' was the greatest number of goals."""
+player'), or a word for all the rows ('Overall', 'All', 'Combined', 'Squad', 'Team'); audit 87 v11: 'Team total,10'
+was the greatest number of goals, review 88q v06 'Overall,88' the highest points."""
+_AGGREGATE_WORD = re.compile(
+    r"(?i)\b(?:all|overall|combined|aggregate|sum|totals?|everyone|everybody|squad|team|whole)\b"
+)
+"""A word in a row's label that may say it sums up the others ('All regions'), when its number is their sum."""
+
+
+def _number(cell: str) -> float | None:
+    """A cell's plain number ('1,250', '$40'), None for any other cell."""
+    plain = cell.strip().strip(_CURRENCY).strip().replace(",", "")
+    return float(plain) if _AMOUNT.fullmatch(plain) else None
+
+
+def _sums_the_others(
+    row: int, rows: list[tuple[int, list[str]]], columns: Collection[int] = (), least: int = 2
+) -> bool:
+    """Whether row `row`'s (its line) number in some column (of `columns`, else any) is the sum of the other rows'
+    numbers there (at least `least` of them)."""
+    cells = next(c for n, c in rows if n == row)
+    for at, cell in enumerate(cells):
+        value = _number(cell)
+        others = [_number(c[at]) if at < len(c) else None for n, c in rows if n != row]
+        if value is None or (columns and at not in columns) or len(others) < least or any(v is None for v in others):
+            continue
+        whole = sum(v for v in others if v is not None)
+        if abs(value - whole) <= 1e-9 * max(1.0, abs(whole)):
+            return True
+    return False
 
 
 def _summary_row(cells: list[str]) -> bool:
@@ -8161,8 +8241,28 @@ def _item_rows(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]
     """The rows that are items: a row whose cell of words says it totals the others ('Total,445,', `_TOTAL_ROW`)
     is none, summed or ranked with them it counts its items twice and tops every ranking (audit 83 v07); nor is an
     average or a team's total ('Average,34.7', 'Team total,10', `_SUMMARY_ROW`, audit 87 v11) or a balance carried
-    over ('Opening balance', `_BALANCE_ROW`)."""
-    return [(n, cells) for n, cells in rows if not _summary_row(cells)]
+    over ('Opening balance', `_BALANCE_ROW`), nor a row whose label has a word for all the rows
+    (`_AGGREGATE_WORD`) and whose number is the others' sum."""
+    kept = [(n, cells) for n, cells in rows if not _summary_row(cells)]
+    # 'All regions,880' under 'North,140', 'South,410', 'East,330': a label with a word for all the rows and a
+    # number that is the others' sum (review 88q v05)
+    return [
+        (n, cells) for n, cells in kept if not (_AGGREGATE_WORD.search(_label(cells)) and _sums_the_others(n, kept))
+    ]
+
+
+def _unsure_sum_row(rows: list[tuple[int, list[str]]], at: int) -> bool:
+    """Whether a row's number in column `at` is the sum of three or more others' there while its label says
+    nothing of it ('Central,880' over 140, 410 and 330): a sum row or an item, so which tops a ranking is a guess
+    (review 88q v05). Two others are too often summed by chance (10, 20, 30)."""
+    if any(_number(c[at]) == 0 for _, c in rows if at < len(c)):
+        return False  # zeros make chance sums common: 3 bookings, then 0, 0, 2 and 1
+    return any(_sums_the_others(n, rows, (at,), least=3) for n, _ in rows)
+
+
+def _label(cells: list[str]) -> str:
+    """A row's first filled cell that is no number: what names it."""
+    return next((c.strip() for c in cells if c.strip() and _number(c) is None), "")
 
 
 _SIGNED_AMOUNT = re.compile(
@@ -10031,6 +10131,8 @@ def column_row_extreme(state: dict[str, Any], query: str) -> str | None:
             return None
     if name_at is None or name_at == at or not _not_numeric(rows, name_at):
         return None
+    if _unsure_sum_row(rows, at):
+        return None
     names = [c[name_at].strip() for _, c in rows if name_at < len(c)]
     if len(names) != len(rows) or not all(names) or len(set(names)) != len(names):
         return None
@@ -11538,9 +11640,11 @@ _RESULT_LINE = re.compile(
 or names one unplayed ('- Ajax v Celtic' with no score, '- Benfica v Roma (postponed)': `_unplayed`)."""
 _UNPLAYED_NOTE = re.compile(
     r"(?i)\b(?:postponed|cancell?ed|called\s+off|abandoned|void|rescheduled|re-arranged|rearranged|deferred|"
-    r"suspended|not\s+played|unplayed|tb[acd]|w/o|walk-?over|forfeit(?:ed)?|scratched|to\s+be\s+played)\b"
+    r"suspended|not\s+played|unplayed|tb[acd]|w/o|walk-?over|forfeit(?:ed|s)?|scratched|to\s+be\s+played"
+    r"|awarded|bye|by\s+default|no[-\s]show|did\s+not\s+(?:play|turn\s+up|show))\b"
 )
-"""A result's note that says the match was not (fully) played: '(postponed, rain)', '(walkover)'."""
+"""A result's note that says the match was not (fully) played: '(postponed, rain)', '(walkover)', a result
+awarded ('0-3 (awarded)': the board gave it, maybe to a side that never took the field, review 88q v08)."""
 _FIXTURES_TITLE = re.compile(
     r"(?i)\b(?:fixtures?|upcoming|next|schedule[sd]?|coming\s+up|to\s+(?:play|come)|future|forthcoming)\b"
 )
@@ -11944,35 +12048,81 @@ _DOCKER_LAST = frozenset({"CMD", "ENTRYPOINT", "USER"})
 
 
 def _dockerfile(state: dict[str, Any]) -> list[tuple[int, str, str]] | None:
-    """[(line, instruction, argument)] of the one source in a Dockerfile's format (a FROM line and _DOCKER_LINES
-    instructions; `own_kind_words`), a line ended by '\\' joined with the next, comments aside. None otherwise."""
+    """[(line, instruction, argument)] of the one source in a Dockerfile's format (`_is_dockerfile`), a line ended
+    by '\\' joined with the next, comments aside, the instruction upper-cased ('expose 8000' is EXPOSE). None
+    otherwise."""
     found = []
     for text in _plain_texts(state):
-        head = text[:20000]
-        if len(_DOCKER_INSTRUCTION.findall(head)) < _DOCKER_LINES or not re.search(r"^FROM[ \t]", head, re.MULTILINE):
+        if not _is_dockerfile(text):
             continue
-        lines = text.split("\n")
+        # in an upper-case Dockerfile a lower-case line is no instruction: 'from app import main' of a heredoc
+        written = _DOCKER_INSTRUCTION if _upper_case_dockerfile(text) else _DOCKER_ANY_CASE
         instructions = []
-        number = 0
-        while number < len(lines):
-            start, line = number + 1, lines[number]
-            while line.rstrip().endswith("\\") and number + 1 < len(lines):
-                number += 1
-                line = line.rstrip()[:-1].rstrip() + " " + lines[number].strip()
-            number += 1
-            m = re.match(r"^([A-Z]+)[ \t]+(\S.*?)\s*$", line)
-            if m is not None and _DOCKER_INSTRUCTION.match(line):
-                instructions.append((start, m.group(1), m.group(2)))
+        for start, line in _logical_lines(text):
+            m = re.match(r"^([A-Za-z]+)[ \t]+(\S.*?)\s*$", line)
+            if m is not None and written.match(line):
+                instructions.append((start, m.group(1).upper(), m.group(2)))
         found.append(instructions)
     return found[0] if len(found) == 1 else None
 
 
-def dockerfile_instruction(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+def _final_stage(lines: list[tuple[int, str, str]], name: str, adds: bool) -> list[tuple[int, str, str]] | str | None:
+    """The instructions of a Dockerfile's last stage (from its last FROM on), which alone make the container: USER,
+    EXPOSE, WORKDIR, ENV of a build stage do not carry over (review 88q v01-v04). A reason for no answer (a str)
+    when an earlier stage sets the `name` instruction and the last one does not, or when the last stage starts
+    from an earlier one ('FROM base AS final'), whose lines it inherits, and its own lines may not say it all (an
+    instruction that `adds`, or one it does not set); None when no line sets it."""
+    starts = [i for i, (_, instruction, _) in enumerate(lines) if instruction == "FROM"]
+    final = lines[starts[-1] :] if starts else lines
+    if not any(instruction == name for _, instruction, _ in lines):
+        return None
+    sets = any(instruction == name for _, instruction, _ in final)
+    if len(starts) > 1:
+        stages = {
+            m.group(1).lower() for _, i, a in lines if i == "FROM" for m in [re.search(r"(?i)\sAS\s+(\S+)$", a)] if m
+        }
+        parent = re.sub(r"(?i)^(?:--\S+\s+)*(\S+).*$", r"\1", final[0][2]).lower()
+        if parent in stages and (adds or not sets):
+            return f"the last stage starts from the build stage {parent!r}, whose {name} lines it inherits"
+    if not sets:
+        return f"only a build stage sets {name}: the last stage, the container, does not"
+    return final
+
+
+def _workdir(given: list[tuple[int, str, str]]) -> tuple[str, str, int] | str:
+    """(directory, lines, line number) of the WORKDIR in force after a stage's WORKDIR lines `given`: the last one,
+    a relative one joined to the one before it, as Docker does (review 88q v16). A reason for no answer when one
+    names a variable or a relative one has none before it (the base image's directory is unknown)."""
+    path = ""
+    used: list[tuple[int, str, str]] = []
+    for number, argument, _ in given:
+        written = argument.strip("\"'")
+        if "$" in written:
+            return f"the working directory {argument!r} names a variable"
+        if written.startswith("/"):
+            path, used = written, []
+        elif not path:
+            return f"the working directory {argument!r} is relative to the base image's, which is not given"
+        else:
+            path = path.rstrip("/") + "/" + written
+        used.append((number, argument, written))
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part == "..":
+            parts = parts[:-1]
+        elif part and part != ".":
+            parts.append(part)
+    shown = "; ".join(f"[line {n:,}] WORKDIR {a}" if i else f"WORKDIR {a}" for i, (n, a, _) in enumerate(used))
+    return "/" + "/".join(parts), shown, used[0][0]
+
+
+def dockerfile_instruction(state: dict[str, Any], query: str) -> tuple[str, str, int] | str | None:
     """(argument, line, line number) of the Dockerfile instruction the question names by what it does ("Which
     port does the container expose?": EXPOSE 8000; "What is the working directory of the container?": WORKDIR;
     `_DOCKER_ASKED`): a plain Dockerfile writes neither "port" nor "container" (audit 88g v13, v14: NOT FOUND).
-    Several EXPOSE (ENV, VOLUME) lines are all given; of CMD, ENTRYPOINT and USER the last is in force; several
-    FROM or WORKDIR lines (a multi-stage build) name no one value. None when the question is a yes/no one, names
+    Only the last stage's lines count (`_final_stage`; a str says why there is no answer). Several EXPOSE (ENV,
+    VOLUME) lines are all given; of CMD, ENTRYPOINT and USER the last is in force, of WORKDIR too (`_workdir`);
+    several FROM lines (a multi-stage build) name no one value. None when the question is a yes/no one, names
     no instruction or two, or writes a word more than the instruction and its frame (`_DOCKER_FRAME`: "Which port
     does the database listen on?" may ask another port than the one exposed)."""
     if asks_yes_no(query):
@@ -11988,10 +12138,17 @@ def dockerfile_instruction(state: dict[str, Any], query: str) -> tuple[str, str,
     rest = [w for w in rest if w not in ENGLISH_STOPWORDS]
     if any(stem(w) not in _DOCKER_FRAME and w != name.lower() for w in rest):
         return None
+    if name != "FROM":
+        staged = _final_stage(lines, name, adds)
+        if staged is None or isinstance(staged, str):
+            return staged
+        lines = staged
     # (line, the argument as written, the value it gives)
     given = [(number, argument, argument) for number, instruction, argument in lines if instruction == name]
     if not given:
         return None
+    if name == "WORKDIR":
+        return _workdir(given)
     if name == "CMD" and not re.search(r"\bCMD\b", query) and any(i == "ENTRYPOINT" for _, i, _ in lines):
         return None  # the container runs its ENTRYPOINT, the CMD its arguments: "the command" is both
     if name == "FROM":  # 'FROM --platform=linux/amd64 python:3.12-slim AS base': the image is python:3.12-slim
@@ -15149,6 +15306,9 @@ def _guided_answer(
     if setting is not None:
         return _line_answer(*setting, "a configuration file's setting names what is asked", report)
     instruction = dockerfile_instruction(state, query)
+    if isinstance(instruction, str):  # the USER of a build stage is not whom the container runs as
+        report.append(f"the question names a Dockerfile instruction: {instruction}: NOT FOUND")
+        return {"answer": NOT_FOUND, "found": False, "kind": "not_found", "report": "\n".join(report)}
     if instruction is not None:  # "Which port does the container expose?" over a Dockerfile's 'EXPOSE 8000'
         return _line_answer(*instruction, "the question names a Dockerfile instruction by what it does", report)
     options = option_entries(state, query)
