@@ -1812,6 +1812,11 @@ def _spaced(text: str) -> str:
     return _CJK.sub(lambda m: f" {m.group(0)} ", text) if _CJK.search(text) else text
 
 
+_NUMBER_IN = re.compile(r"(?<![^\W\d_])\d+(?:[-./:]\d+)*(?![^\W\d_])")
+"""A number as one token with the numbers joined to it by '-', '.', '/' or ':' (a date, a clock, a version, a
+dotted ID): the question's number matches only a whole one (`Index.rows`)."""
+
+
 class Index:
     """Units ranked by BM25 with stemming. SQLite FTS5 (porter + unicode61, diacritics folded) when available,
     else a small BM25 over the same tokens. `search(terms)` gives [(unit index, score)], best first;
@@ -1913,6 +1918,12 @@ class Index:
                 for part in parts[1:]:
                     found &= set(self._postings.get(part, {}))
                 self._cache[term] = found
+            if term.isdigit():  # "16" is no day of "1993-08-16", nor a part of "10:16" or "3.16.2" (audit 88c v01)
+                self._cache[term] = {
+                    r
+                    for r in self._cache[term]
+                    if term in _NUMBER_IN.findall(_unglued(self.units[r]["name"] + " " + self.units[r]["text"]))
+                }
         return self._cache[term]
 
     def search(self, terms: list[str], limit: int = 60) -> list[tuple[int, float]]:
@@ -7437,6 +7448,8 @@ def date_extreme(state: dict[str, Any], query: str) -> str | None:
         )
 
     own = _column_for(m.group("noun"), columns) if m.group("noun") else None  # "Which version ...": its column
+    if own in dated:  # "Which release has the latest eol?": a `release` column of dates names no row (audit 88c v03)
+        own = None
 
     def label(cells: list[str]) -> str:
         if own is not None and own != at and own < len(cells) and cells[own].strip():
