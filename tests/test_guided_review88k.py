@@ -59,3 +59,27 @@ def test_which_launch_has_the_latest_retirement_names_the_row() -> None:
 
 def test_which_model_has_the_latest_retirement_gives_the_model_cell() -> None:
     assert first_line(_records_answer(ROVER_RECORDS, "Which model has the latest retired?")) == "7"
+
+
+# --- 3: a module's header "<work> and <work> by NAME" says who wrote it ---------------------------------------------
+
+PARSER_MODULE = (
+    '"""A small tokenizer for config-like files."""\n\n'
+    "# Module and tests by Ada K. Moreau, 3 May 2004\n"
+    "# Unicode input added by Tom Reyes, June 2006.\n\n"
+    "import re\n\n\n"
+    "def tokens(text):\n"
+    '    """Split text into tokens."""\n'
+    "    return re.findall(r'\\\\S+', text)\n"
+)
+
+
+def test_a_module_and_other_work_by_line_answers_who_wrote_the_module() -> None:
+    for question in ("Who wrote this module?", "Who wrote the tests?"):
+        got = ask(PARSER_MODULE, question, name="tokenizer.py")
+        assert first_line(got) == "Ada K. Moreau", (question, got)
+
+
+def test_a_by_line_of_another_work_names_no_author_of_the_module() -> None:
+    text = PARSER_MODULE.replace("# Module and tests by", "# Tests and examples by")
+    assert first_line(ask(text, "Who wrote this module?", name="tokenizer.py")) != "Ada K. Moreau"

@@ -10973,7 +10973,7 @@ _ASKS_AUTHOR = re.compile(
 )
 _AUTHOR_LINE = re.compile(
     r"^[\s#/*;%!\[(-]{0,6}(?:(?:original\s+)?authors?(?:\(s\))?\s*:|written\s+by\b:?|created\s+by\b:?"
-    r"|(?:original\s+)?(?P<work>[a-z]+)\s+(?:written\s+)?by\b:?)\s*(?P<who>.+)$",
+    r"|(?:original\s+)?(?P<work>[a-z]+(?:\s+and\s+[a-z]+)?)\s+(?:written\s+)?by\b:?)\s*(?P<who>.+)$",
     re.IGNORECASE,
 )
 _HEADER_LINES = 60
@@ -10981,7 +10981,7 @@ _HEADER_LINES = 60
 _THE_TEXT = frozenset("it this file module program library script document text code package tool".split())
 _ORIGINAL = frozenset("original originally initial first source".split())
 """Words that ask for the first author of the text itself ("the original code of this module")."""
-_WORKS_OF_THE_TEXT = frozenset("code version implementation".split())
+_WORKS_OF_THE_TEXT = frozenset("code version implementation module program library script".split())
 """What a "<work> by NAME" line names whose author is the text's: "Original code by Kevin O'Connor"."""
 
 
@@ -11025,10 +11025,11 @@ def author_line(state: dict[str, Any], query: str) -> tuple[str, str, int] | Non
         for number, line in enumerate(head, 1):
             said = _AUTHOR_LINE.match(line)
             work = said.group("work") if said else None
+            works = re.split(r"\s+and\s+", work.lower()) if work else []  # "Module and documentation by ..."
             first = bool(re.search(r"(?i)\boriginal", line))  # "Original code by A, augmented by B": A for "original"
             if work is not None and not (
-                stem(work.lower()) in {stem(w) for w in subject}  # "[explanation by François Pinard]"
-                or (work.lower() in _WORKS_OF_THE_TEXT and set(subject) <= _THE_TEXT and original >= first)
+                {stem(w) for w in works} & {stem(w) for w in subject}  # "[explanation by François Pinard]"
+                or (set(works) & _WORKS_OF_THE_TEXT and set(subject) <= _THE_TEXT and original >= first)
             ):
                 continue  # "Original code by ..." does not say who wrote an explanation in it, nor all of it
             who = said.group("who").strip() if said else ""
