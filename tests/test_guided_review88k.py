@@ -83,3 +83,32 @@ def test_a_module_and_other_work_by_line_answers_who_wrote_the_module() -> None:
 def test_a_by_line_of_another_work_names_no_author_of_the_module() -> None:
     text = PARSER_MODULE.replace("# Module and tests by", "# Tests and examples by")
     assert first_line(ask(text, "Who wrote this module?", name="tokenizer.py")) != "Ada K. Moreau"
+
+
+# --- 4: a keyword default of a signature, or what __init__ sets, is a thing's default ------------------------------
+
+READER_MODULE = (
+    '"""Readers of delimited files."""\n\n'
+    "import csv\n\n\n"
+    "class Reader:\n"
+    "    def __init__(self, stream, strict=False):\n"
+    "        self.stream = stream\n"
+    "        self.quotechar = '\"'\n"
+    "        self.strict = strict\n\n"
+    "    def rows(self):\n"
+    "        return list(csv.reader(self.stream))\n\n\n"
+    "def parse(text, delimiter=';', header=True):\n"
+    '    """Parse text into rows."""\n'
+    "    return [line.split(delimiter) for line in text.splitlines()]\n"
+)
+
+
+def test_a_keyword_default_of_the_named_function_answers() -> None:
+    got = ask(READER_MODULE, "What is the default value of header in the parse function?", name="readers.py")
+    assert first_line(got) == "True", got
+    assert first_line(ask(READER_MODULE, "What is the default delimiter of parse?", name="readers.py")) == "';'"
+
+
+def test_an_attribute_set_in_init_is_a_default() -> None:
+    got = ask(READER_MODULE, "What is the default quotechar?", name="readers.py")
+    assert first_line(got) == "'\"'", got

@@ -11793,6 +11793,48 @@ _WHOLE_KEY = 100
 """What a key the question writes whole (`LAST_SYSTEM_GID`) counts for over keys it names word by word."""
 
 
+_ASKS_A_DEFAULT = re.compile(r"(?i)\bdefault\b")
+_PY_SIGNATURE = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(([^()]*(?:\([^()]*\)[^()]*)*)\)", re.M)
+_PY_INIT_ATTRIBUTE = re.compile(
+    r"^[ \t]+self\.(\w+)[ \t]*=[ \t]*('[^'\n]*'|\"[^\"\n]*\"|[^\n#]+?)[ \t]*(?:#.*)?$", re.M
+)
+
+
+def python_default(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(value, line, line number) for "What is the default of NAME (in FUNC)?" over Python code: the keyword
+    default of a signature's parameter NAME (`def split(s, comments=False, posix=True)`: True for posix), or what
+    `__init__` sets `self.NAME` to (`self.commenters = '#'`): a thing's defaults (audit 88c v09-v11). Only when the
+    question says "default", and all the places that give NAME one agree (one def when the question names it)."""
+    if not _ASKS_A_DEFAULT.search(query):
+        return None
+    words = {w.lower() for w in _WORD.findall(query)} - ENGLISH_STOPWORDS - {"default", "defaults", "value"}
+    found: list[tuple[str, str, int]] = []
+    for source in state["sources"]:
+        if len(source) > 2 or not isinstance(source[1], str) or not _is_python(source[1]):
+            continue
+        text = source[1]
+        named_defs = {m.group(1) for m in _PY_SIGNATURE.finditer(text)} & words
+        for m in _PY_SIGNATURE.finditer(text):
+            if named_defs and m.group(1) not in named_defs:
+                continue
+            for parameter in m.group(2).split(","):
+                name, _, value = (p.strip() for p in parameter.partition("="))
+                name = name.split(":")[0].strip().lstrip("*")
+                if value and name.lower() in words and name.lower() != m.group(1).lower():
+                    number = text.count("\n", 0, m.start()) + 1
+                    found.append((value, m.group(0).strip().split("\n")[0], number))
+        if found or named_defs:
+            continue
+        for init in re.finditer(r"^([ \t]*)def[ \t]+__init__\b", text, re.M):
+            body_end = re.compile(rf"^{init.group(1)}(?:def|class)\b|^\S", re.M).search(text, init.end())
+            body = text[init.end() : body_end.start() if body_end else len(text)]
+            for a in _PY_INIT_ATTRIBUTE.finditer(body):
+                if a.group(1).lower() in words or a.group(1).lower().rstrip("s") in words:
+                    number = text.count("\n", 0, init.end() + a.start()) + 1
+                    found.append((a.group(2), a.group(0).strip(), number))
+    return found[0] if found and len({f[0] for f in found}) == 1 else None
+
+
 def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
     """(value, line, line number) of the one uncommented `KEY value` (or `key = value`) line of a configuration
     file whose key the question names whole ("the default umask": UMASK 022; "the method used to encrypt
@@ -15155,6 +15197,9 @@ def _guided_answer(
     setting = setting_value(state, query)
     if setting is not None:
         return _line_answer(*setting, "a configuration file's setting names what is asked", report)
+    defaulted = python_default(state, query)
+    if defaulted is not None:  # "What is the default of posix in split?": `def split(s, comments=False, posix=True)`
+        return _line_answer(*defaulted, "the question asks a default: a keyword default or __init__ sets it", report)
     instruction = dockerfile_instruction(state, query)
     if instruction is not None:  # "Which port does the container expose?" over a Dockerfile's 'EXPOSE 8000'
         return _line_answer(*instruction, "the question names a Dockerfile instruction by what it does", report)
