@@ -1922,7 +1922,10 @@ class Index:
                 self._cache[term] = {
                     r
                     for r in self._cache[term]
-                    if term in _NUMBER_IN.findall(_unglued(self.units[r]["name"] + " " + self.units[r]["text"]))
+                    if any(
+                        token.isdigit() and int(token) == int(term)  # "2" is the day of "02 Jul 2021"
+                        for token in _NUMBER_IN.findall(_unglued(self.units[r]["name"] + " " + self.units[r]["text"]))
+                    )
                 }
         return self._cache[term]
 
