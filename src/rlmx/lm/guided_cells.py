@@ -1812,6 +1812,11 @@ def _spaced(text: str) -> str:
     return _CJK.sub(lambda m: f" {m.group(0)} ", text) if _CJK.search(text) else text
 
 
+_NUMBER_IN = re.compile(r"(?<![^\W\d_])\d+(?:[-./:]\d+)*(?![^\W\d_])")
+"""A number as one token with the numbers joined to it by '-', '.', '/' or ':' (a date, a clock, a version, a
+dotted ID): the question's number matches only a whole one (`Index.rows`)."""
+
+
 class Index:
     """Units ranked by BM25 with stemming. SQLite FTS5 (porter + unicode61, diacritics folded) when available,
     else a small BM25 over the same tokens. `search(terms)` gives [(unit index, score)], best first;
@@ -1913,6 +1918,15 @@ class Index:
                 for part in parts[1:]:
                     found &= set(self._postings.get(part, {}))
                 self._cache[term] = found
+            if term.isdigit():  # "16" is no day of "1993-08-16", nor a part of "10:16" or "3.16.2" (audit 88c v01)
+                self._cache[term] = {
+                    r
+                    for r in self._cache[term]
+                    if any(
+                        token.isdigit() and int(token) == int(term)  # "2" is the day of "02 Jul 2021"
+                        for token in _NUMBER_IN.findall(_unglued(self.units[r]["name"] + " " + self.units[r]["text"]))
+                    )
+                }
         return self._cache[term]
 
     def search(self, terms: list[str], limit: int = 60) -> list[tuple[int, float]]:
@@ -7486,6 +7500,8 @@ def date_extreme(state: dict[str, Any], query: str) -> str | None:
         )
 
     own = _column_for(m.group("noun"), columns) if m.group("noun") else None  # "Which version ...": its column
+    if own in dated:  # "Which release has the latest eol?": a `release` column of dates names no row (audit 88c v03)
+        own = None
 
     def label(cells: list[str]) -> str:
         if own is not None and own != at and own < len(cells) and cells[own].strip():
@@ -11062,7 +11078,7 @@ _ASKS_AUTHOR = re.compile(
 )
 _AUTHOR_LINE = re.compile(
     r"^[\s#/*;%!\[(-]{0,6}(?:(?:original\s+)?authors?(?:\(s\))?\s*:|written\s+by\b:?|created\s+by\b:?"
-    r"|(?:original\s+)?(?P<work>[a-z]+)\s+(?:written\s+)?by\b:?)\s*(?P<who>.+)$",
+    r"|(?:original\s+)?(?P<work>[a-z]+(?:\s+and\s+[a-z]+)?)\s+(?:written\s+)?by\b:?)\s*(?P<who>.+)$",
     re.IGNORECASE,
 )
 _HEADER_LINES = 60
@@ -11070,7 +11086,7 @@ _HEADER_LINES = 60
 _THE_TEXT = frozenset("it this file module program library script document text code package tool".split())
 _ORIGINAL = frozenset("original originally initial first source".split())
 """Words that ask for the first author of the text itself ("the original code of this module")."""
-_WORKS_OF_THE_TEXT = frozenset("code version implementation".split())
+_WORKS_OF_THE_TEXT = frozenset("code version implementation module program library script".split())
 """What a "<work> by NAME" line names whose author is the text's: "Original code by Kevin O'Connor"."""
 
 
@@ -11114,10 +11130,11 @@ def author_line(state: dict[str, Any], query: str) -> tuple[str, str, int] | Non
         for number, line in enumerate(head, 1):
             said = _AUTHOR_LINE.match(line)
             work = said.group("work") if said else None
+            works = re.split(r"\s+and\s+", work.lower()) if work else []  # "Module and documentation by ..."
             first = bool(re.search(r"(?i)\boriginal", line))  # "Original code by A, augmented by B": A for "original"
             if work is not None and not (
-                stem(work.lower()) in {stem(w) for w in subject}  # "[explanation by François Pinard]"
-                or (work.lower() in _WORKS_OF_THE_TEXT and set(subject) <= _THE_TEXT and original >= first)
+                {stem(w) for w in works} & {stem(w) for w in subject}  # "[explanation by François Pinard]"
+                or (set(works) & _WORKS_OF_THE_TEXT and set(subject) <= _THE_TEXT and original >= first)
             ):
                 continue  # "Original code by ..." does not say who wrote an explanation in it, nor all of it
             who = said.group("who").strip() if said else ""
@@ -11888,6 +11905,48 @@ def cron_job_state(state: dict[str, Any], query: str) -> tuple[str, str, int] | 
 
 _WHOLE_KEY = 100
 """What a key the question writes whole (`LAST_SYSTEM_GID`) counts for over keys it names word by word."""
+
+
+_ASKS_A_DEFAULT = re.compile(r"(?i)\bdefault\b")
+_PY_SIGNATURE = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(([^()]*(?:\([^()]*\)[^()]*)*)\)", re.M)
+_PY_INIT_ATTRIBUTE = re.compile(
+    r"^[ \t]+self\.(\w+)[ \t]*=[ \t]*('[^'\n]*'|\"[^\"\n]*\"|[^\n#]+?)[ \t]*(?:#.*)?$", re.M
+)
+
+
+def python_default(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(value, line, line number) for "What is the default of NAME (in FUNC)?" over Python code: the keyword
+    default of a signature's parameter NAME (`def split(s, comments=False, posix=True)`: True for posix), or what
+    `__init__` sets `self.NAME` to (`self.commenters = '#'`): a thing's defaults (audit 88c v09-v11). Only when the
+    question says "default", and all the places that give NAME one agree (one def when the question names it)."""
+    if not _ASKS_A_DEFAULT.search(query):
+        return None
+    words = {w.lower() for w in _WORD.findall(query)} - ENGLISH_STOPWORDS - {"default", "defaults", "value"}
+    found: list[tuple[str, str, int]] = []
+    for source in state["sources"]:
+        if len(source) > 2 or not isinstance(source[1], str) or not _is_python(source[1]):
+            continue
+        text = source[1]
+        named_defs = {m.group(1) for m in _PY_SIGNATURE.finditer(text)} & words
+        for m in _PY_SIGNATURE.finditer(text):
+            if named_defs and m.group(1) not in named_defs:
+                continue
+            for parameter in m.group(2).split(","):
+                name, _, value = (p.strip() for p in parameter.partition("="))
+                name = name.split(":")[0].strip().lstrip("*")
+                if value and name.lower() in words and name.lower() != m.group(1).lower():
+                    number = text.count("\n", 0, m.start()) + 1
+                    found.append((value, m.group(0).strip().split("\n")[0], number))
+        if found or named_defs:
+            continue
+        for init in re.finditer(r"^([ \t]*)def[ \t]+__init__\b", text, re.M):
+            body_end = re.compile(rf"^{init.group(1)}(?:def|class)\b|^\S", re.M).search(text, init.end())
+            body = text[init.end() : body_end.start() if body_end else len(text)]
+            for a in _PY_INIT_ATTRIBUTE.finditer(body):
+                if a.group(1).lower() in words or a.group(1).lower().rstrip("s") in words:
+                    number = text.count("\n", 0, init.end() + a.start()) + 1
+                    found.append((a.group(2), a.group(0).strip(), number))
+    return found[0] if found and len({f[0] for f in found}) == 1 else None
 
 
 def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
@@ -15305,6 +15364,9 @@ def _guided_answer(
     setting = setting_value(state, query)
     if setting is not None:
         return _line_answer(*setting, "a configuration file's setting names what is asked", report)
+    defaulted = python_default(state, query)
+    if defaulted is not None:  # "What is the default of posix in split?": `def split(s, comments=False, posix=True)`
+        return _line_answer(*defaulted, "the question asks a default: a keyword default or __init__ sets it", report)
     instruction = dockerfile_instruction(state, query)
     if isinstance(instruction, str):  # the USER of a build stage is not whom the container runs as
         report.append(f"the question names a Dockerfile instruction: {instruction}: NOT FOUND")
