@@ -218,3 +218,20 @@ def test_a_key_that_writes_the_whole_non_qualifier_is_the_one_asked(question: st
 def test_a_non_qualifier_no_key_writes_names_none() -> None:
     other = _TIMEOUTS.replace("NON_BLOCKING_WAIT", "QUEUE_WAIT")
     assert first_line(ask(other, "How many seconds is the non-blocking wait?")) != "120"
+
+
+@pytest.mark.parametrize(("marks", "want"), [(("One", "Two", "Three"), "3"), (("I", "II", "III"), "3")])
+def test_headings_numbered_in_words_or_roman_numerals_are_counted(marks: tuple[str, str, str], want: str) -> None:
+    rules = (
+        "Club rules\n\nPart {}: General\n1. Members must sign in.\n2. Guests pay a fee.\n\n"
+        "Part {}: Pool\nNo diving.\n\nPart {}: Gym\nWear trainers.\n"
+    ).format(*marks)
+    assert first_line(ask(rules, "How many numbered parts does the document have?", reply="2")) == want
+
+
+def test_a_value_continued_with_commas_is_listed_once_each() -> None:
+    flake8 = (
+        "[flake8]\nmax-line-length = 100\nexclude =\n    .git,\n    build,\n    dist\nselect = E,W\ncount = true\n"
+        "show-source = true\n"
+    )
+    assert first_line(ask(flake8, "What is exclude set to?")) == ".git, build, dist"

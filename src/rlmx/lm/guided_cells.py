@@ -11573,8 +11573,8 @@ def _continued(text: str, end: int) -> list[str]:
         if not line.strip() or not line[:1].isspace():
             break
         if not line.lstrip().startswith(("#", ";")):
-            items.append(line.strip())
-    return items
+            items.append(line.strip().rstrip(",").strip())  # "    .git," of a list written with commas too
+    return [item for item in items if item]
 
 
 # --- options: a manual's `-n, --quiet` entries -----------------------------------------------------------------
@@ -11802,12 +11802,32 @@ _PART_NOUNS = frozenset(
 )
 """The words a heading numbers its part with ("Section 2: Installation", "Part 3 - Gym", "Step 4."): each is a mark
 of the noun it names."""
+_ORDINALS = (
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen twenty"
+).split()
+_ROMAN = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii", "xiii", "xiv", "xv", "xvi", "xvii"]
 _WORD_MARK = re.compile(
-    r"^(?P<indent>[ \t]*)(?:#+[ \t]*)?(?P<word>[A-Za-z]+)[ \t]+(?P<mark>(?P<bare>\d{1,3}|[A-Za-z]))"
+    r"^(?P<indent>[ \t]*)(?:#+[ \t]*)?(?P<word>[A-Za-z]+)[ \t]+(?P<mark>(?P<bare>\d{1,3}|[A-Za-z]|[IVX]{2,5}|"
+    rf"(?i:{'|'.join(_ORDINALS)})))"
     r"(?:[ \t]*(?:[:.)]|[-–—](?=[ \t]))(?!\d)[ \t]*\S.*|[ \t]*[:.]?[ \t]*)$"
 )
 """A heading that numbers its part with a word: "Section 1: Introduction", "## Part 2 - Pool", "Chapter 3", "Step
-4) Rinse"; "Section 1.2 ..." (a sub-part) and "Part 2 of the form ..." (prose) are none."""
+4) Rinse", "Part II: Pool", "Chapter Three: Leave"; "Section 1.2 ..." (a sub-part) and "Part 2 of the form ..."
+(prose) are none."""
+
+
+def _heading_number(mark: str, lettered: bool) -> str:
+    """A heading's mark as a number or letter (`numbered_parts` reads '1', 'a'): "II" -> '2', "Three" -> '3'; "I"
+    is 1 when numbers are asked, the letter i when letters are."""
+    low = mark.lower()
+    if low in _ORDINALS:
+        return str(_ORDINALS.index(low) + 1)
+    if mark.isupper() and low in _ROMAN and not (lettered and len(low) == 1):
+        return str(_ROMAN.index(low) + 1)
+    return low
+
+
 _PART_MARK = re.compile(
     r"^(?P<indent>[ \t]*)(?:#+[ \t]*)?(?:(?P<word>[A-Za-z]+)[ \t]+)?"
     r"(?P<mark>\((?P<paren>\d{1,3}|[a-z])\)|(?P<bare>\d{1,3}|[a-z])(?:\.(?!\d)|\)))[ \t]+\S"
@@ -11845,8 +11865,9 @@ def numbered_parts(state: dict[str, Any], query: str, *, said: bool = True) -> t
             word = heading.group("word").lower() if heading else ""
             if heading is not None and word in _PART_NOUNS:
                 headings += 1
-                if noun.startswith(word) and (heading.group("bare").isdigit() != lettered):
-                    worded.append((line.strip(), heading.group("bare").lower(), number))
+                mark = _heading_number(heading.group("bare"), lettered)
+                if noun.startswith(word) and mark.isdigit() != lettered:
+                    worded.append((line.strip(), mark, number))
                 continue  # "Section 2: Installation" numbers a section, never a list item
             headings += line.lstrip().startswith("#")
             found = _PART_MARK.match(line)
