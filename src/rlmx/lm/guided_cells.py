@@ -3662,6 +3662,9 @@ def verified_span(reply: str, unit: dict[str, Any], query: str, frequent: set[st
         if (
             kind == "number"
             and not _best_placed_number(core, text, query)
+            # a table's row: the column the question names holds it ("How many away wins did Leeds United have?"
+            # is its 'Away wins' cell, however near 'Home wins' its 5 is; audit 88r v08, v09)
+            and _asked_cells(unit, query_stems, query) != [core.lower()]
             and not (prose and _degree_units(query) is not None and _quantity_of_its_clause(core, text, query))
         ):
             continue  # "seven" for "how many days and nights" in "seven days ... forty days and forty nights"
@@ -4116,6 +4119,20 @@ _BOUND_KEYS = {
 """The words of a least and a greatest value, one key each: "the lowest temperature" asks a line's 'Low' or 'Min'."""
 
 
+_AMOUNT_GROUP = re.compile(
+    r"(?:^|(?<=[,;|\n]))[ \t]*(?P<group>[A-Za-z][\w'/-]*(?:[ \t][A-Za-z][\w'/-]*){0,3})[ \t]*:(?=[ \t]*[A-Za-z])",
+    re.MULTILINE,
+)
+"""A group's name over labelled amounts: 'Cinema' of 'Cinema: Adult £9, Child £5', 'Swimming pool' of 'Swimming
+pool: Adult £5.50'; not 'Minimum temperature' of 'Minimum temperature: -12°C' (a label, its amount after it)."""
+
+
+def _names_a_group(written: str, said: str) -> bool:
+    """Whether the question's word `said` names the group word `written`: the same stem, or its abbreviation
+    ('Wed' of "Wednesday")."""
+    return stem(written) == stem(said) or (len(written) >= 3 and said.startswith(written))
+
+
 def _label_keys(word: str) -> set[str]:
     w = word.lower()
     keys = {_BOUND_KEYS.get(w, stem(w))}
@@ -4129,11 +4146,20 @@ def _amount_of_the_asked_label(span: str, text: str, query: str) -> str | None:
     `span` is the amount of another label of it: "What is the low on Wednesday?" over "Wed: High −4°C, Low −9°C"
     is not answered "−4°C", but by the 'Low' part, "−9°C" (audit 88g v19). "" when the question names several
     labels as well and `span`'s is none of them (which is asked is then a guess); None, leaving `span` as it is,
-    when the line has fewer than two such parts, `span` is no amount of one, or the question names no label."""
+    when the line has fewer than two such parts, `span` is no amount of one, or the question names no label.
+    A label belongs to the group named last before it ("Cinema: Adult £9, Child £5, Theatre: Adult £25"): of a
+    line of several, the one group the question names gives its labels alone, and "" when it gives none the
+    question names, or `span` is another group's amount (the theatre's child price is not the cinema's; audit 88r
+    v12, v13)."""
     amount = re.fullmatch(_AN_AMOUNT, span.strip())
-    pairs = [(m.group("label"), m.group("amount").strip()) for m in _LABELLED_AMOUNT.finditer(text)]
+    found = list(_LABELLED_AMOUNT.finditer(text))
+    pairs = [(m.group("label"), m.group("amount").strip()) for m in found]
     if amount is None or len(pairs) < 2:
         return None
+    heads = [(m.end(), m.group("group")) for m in _AMOUNT_GROUP.finditer(text)]
+    groups = [next((g for at, g in reversed(heads) if at <= m.start()), "") for m in found]
+    words = [w.lower() for w in _WORD.findall(query) if w.lower() not in ENGLISH_STOPWORDS]
+    named = {g for g in set(groups) if any(_names_a_group(w.lower(), said) for w in _WORD.findall(g) for said in words)}
 
     def value(said: str) -> float:
         number = re.match(r"[-−–]?[£$€¥₹]?\d+(?:[.,]\d+)*", said.strip())
@@ -4145,6 +4171,14 @@ def _amount_of_the_asked_label(span: str, text: str, query: str) -> str | None:
     mine = [i for i, (_, said) in enumerate(pairs) if value(said) == value(span)]
     asked = {key for w in _WORD.findall(query) if w.lower() not in ENGLISH_STOPWORDS for key in _label_keys(w)}
     scores = [sum(1 for w in _WORD.findall(label) if _label_keys(w) & asked) for label, _ in pairs]
+    if len(set(groups)) > 1 and len(named) == 1:  # "the theatre ... for a child": the Theatre's labels alone
+        own = [i for i, g in enumerate(groups) if g in named]
+        if max(scores) and not any(scores[i] for i in own):
+            return ""  # the label asked is another group's: the group named gives none
+        scores = [score if i in own else 0 for i, score in enumerate(scores)]
+        if not set(mine) & set(own):  # another group's amount read: the named group's own, when one is asked
+            top = [i for i in own if scores[i] == max(scores)]
+            return pairs[top[0]][1] if len(top) == 1 else ""
     best = max(scores)
     top = [i for i, score in enumerate(scores) if score == best]
     if not mine or best == 0 or set(mine) & set(top):
@@ -4993,6 +5027,13 @@ def _in_an_asked_column(core: str, unit: dict[str, Any], query_stems: set[str], 
     it does not already give ("the codename of version 10.04": codename; "the kernel version of Noble Numbat":
     version, which the release date is not). An empty cell of an asked column is such a column too: the row does
     not state it, and no other cell answers for it ("the release date of Forky" is not its created date)."""
+    asked = _asked_cells(unit, query_stems, query)
+    return not asked or any(core.lower() in value for value in asked)
+
+
+def _asked_cells(unit: dict[str, Any], query_stems: set[str], query: str) -> list[str]:
+    """The values, in a table's record, of the columns whose keys name most of the question (`_in_an_asked_column`);
+    [] where it names none."""
     keys, values = unit.get("keys") or [], unit.get("fields") or []
     named = [
         (_key_naming(key, query_stems), value)
@@ -5001,8 +5042,7 @@ def _in_an_asked_column(core: str, unit: dict[str, Any], query_stems: set[str], 
     ]
     # the key naming most of the question ("armor class": `armor_class: 15`, not `class: Ranger`; audit 87c v01)
     most = max((n for n, _ in named), default=0)
-    asked = [value for n, value in named if n == most]
-    return not asked or any(core.lower() in value for value in asked)
+    return [value for n, value in named if n == most]
 
 
 def _key_naming(key: str, stems: set[str]) -> int:
@@ -5130,16 +5170,38 @@ _A_MINUS = re.compile(r"(?<![\w.,])([-−–])([£$€¥₹]?)\Z")
 a digit or a letter ('10-15', 'COVID-19', '2024-03-14'), nor one spaced from the number ('Oil - £45')."""
 
 
+_A_CLOCK = re.compile(r"(?i)\d{1,2}(?::\d{2}(?::\d{2})?\b|(?:[:.]\d{2})?\s?[ap]\.?m\b)")
+"""A time of day ("10:30", "9.30am", "2 pm"): a dash before it opens a list item or a range, never a minus."""
+
+
+def _a_minus_at(text: str, start: int, end: int) -> re.Match[str] | None:
+    """The minus sign `text` writes right before its number at `start` (to `end`), or None: none written, or a dash
+    that opens a line, which marks a list's item ("-2 eggs" over "-300 ml milk"), where the number does not go on
+    as a temperature ("-3°C") and the sign is no minus character ("−")."""
+    sign = _A_MINUS.search(text[:start])
+    if sign is None or sign.group(1) == "−" or "°" in text[start:end] or re.match(r"\s?°", text[end:]):
+        return sign
+    return None if not text[: sign.start()].rsplit("\n", 1)[-1].strip() else sign
+
+
 def _with_its_minus(core: str, text: str, line: str) -> str:
     """`core`, a number the reply's words give bare, with the minus sign the unit writes right before it: the
     reply's words are cut at a sign, and a reader drops it, but "1°C" where the unit writes "High -1°C" is a warm
     day the text never gives (audit 88g v18-v20; `_A_MINUS`, a Unicode minus kept as written). The sign is added
     when every place the unit writes the number has it, or the reply writes it signed and one place does; `core`
-    itself when the unit writes it bare too and the reply gives no sign."""
-    if not re.match(r"[£$€¥₹]?\d", core):
+    itself when the unit writes it bare too and the reply gives no sign. A clock time is never below zero, and a
+    dash that opens a line is a list's mark ("-2 eggs", "-10:30 Keynote"), not a sign, but before a temperature
+    ("-3°C") or as the minus character "−" (`_a_minus_at`, audit 88r v05, v06)."""
+    if core[:1] in "-–" and re.match(r"[£$€¥₹]?\d", core[1:]):  # the reader copied the dash: is it a sign?
+        bare = core[1:]
+        number = rf"(?<![\w.,]){re.escape(bare)}(?![\w]|[.,]\d)"
+        places = [p for p in re.finditer(number, text, re.IGNORECASE) if text[: p.start()].endswith(core[0])]
+        marks = places and not any(_a_minus_at(text, p.start(), p.end()) for p in places)
+        return bare if marks or (places and _A_CLOCK.match(bare)) else core
+    if not re.match(r"[£$€¥₹]?\d", core) or _A_CLOCK.match(core):
         return core  # (called again once the number is whole, "35" grown to "£35.50", and its currency found)
     number = rf"(?<![\w.,]){re.escape(core)}(?![\w]|[.,]\d)"
-    signs = [_A_MINUS.search(text[: p.start()]) for p in re.finditer(number, text, re.IGNORECASE)]
+    signs = [_a_minus_at(text, p.start(), p.end()) for p in re.finditer(number, text, re.IGNORECASE)]
     written = {m.group(0) for m in signs if m is not None}
     said = any(_A_MINUS.search(line[: p.start()]) for p in re.finditer(number, line, re.IGNORECASE))
     if len(written) != 1 or (None in signs and not said):
@@ -11705,6 +11767,75 @@ def _a_person_side(side: str) -> bool:
     )
 
 
+_ASKS_ROW_CELL = re.compile(
+    r"(?i)^\s*how\s+many\s+(?P<noun>[\w'-]+(?:\s+[\w'-]+){0,2}?)\s+(?:did|does|do|has|have|had)\s+(?P<row>.+?)"
+    r"(?:\s+(?:have|has|get|got|score|scored|win|won|make|made|earn|earned|record|recorded))?\s*[?.!]*\s*$"
+)
+"""'How many away wins did Leeds United have?': a row the question names whole, and a column its noun names."""
+
+
+def row_column_cell(state: dict[str, Any], query: str) -> tuple[str, dict[str, Any]] | None:
+    """(cell, the row's unit) that answers "How many away wins did Leeds United have?" over a table read by its
+    header (a gutter table's rows, a pipe or CSV table's): the number in the one row whose first cell the question
+    names whole ('Leeds United'), under the one column whose name is the question's noun ('Away wins'). A lookup,
+    never a count of the rows (audit 88r v08, v09: a gutter table's rows were counted, 3). None when the question
+    is no such lookup, no row or several fit, no column or several, or the cell is no number."""
+    asked = _ASKS_ROW_CELL.match(" ".join(query.split()))
+    if asked is None or unmodelled(query):
+        return None
+    noun = {stem(w.lower()) for w in _WORD.findall(asked.group("noun"))}
+    row = " ".join(asked.group("row").split()).lower()
+    row = row[4:] if row.startswith("the ") else row
+    rows = [u for u in state["units"] if u.get("keys") and u.get("fields") and u["fields"][0].strip().lower() == row]
+    if len(rows) != 1:
+        return None
+    keys, fields = rows[0]["keys"], rows[0]["fields"]
+    columns = [i for i, key in enumerate(keys) if key and {stem(w) for w in _WORD.findall(key.lower())} == noun]
+    if len(columns) != 1 or columns[0] >= len(fields) or not re.fullmatch(r"\d+(?:[.,]\d+)*", fields[columns[0]]):
+        return None
+    return fields[columns[0]], rows[0]
+
+
+_ASKS_SIDE_SCORE = re.compile(
+    r"(?i)^\s*how\s+many\s+(?:goals|points|runs|tries|sets|frames|games|legs)\s+(?:did|does|do)\s+(?P<side>.+?)\s+"
+    r"(?:score|get|make|win|have)\s*[?.!]*\s*$"
+)
+"""'How many goals did Everton score?': one side's number of a list of scores."""
+_SCORE_LINE = re.compile(
+    rf"^\s*(?:[-*•+]\s+)?(?:(?P<a>{_SIDE})\s+(?P<x>\d{{1,3}})\s*[,–-]?\s*(?P<b>{_SIDE})\s+(?P<y>\d{{1,3}})"
+    rf"|(?P<c>{_SIDE})\s+(?P<z>\d{{1,3}})\s*[-–:]\s*(?P<w>\d{{1,3}})\s+(?P<d>{_SIDE}))\s*$"
+)
+"""A line that gives one match's score, each side's number beside it: 'Arsenal 3 Chelsea 1', 'Leeds 0 - 2 Everton'
+(as `_word_table` reads them, never a table's row)."""
+
+
+def side_score(state: dict[str, Any], query: str) -> tuple[str, str, int] | None:
+    """(number, line, line number) that answers "How many goals did Everton score?" over lines of scores
+    ('Leeds 0 Everton 2', `_SCORE_LINE`; two or more, under a title or none, that no table's header stands over):
+    the number beside the side the question names, on the one line that names it (audit 88r v07: the title
+    'Spring Football League Results' was read as a header, and the rows counted). None when the question is no
+    such count, the side plays on several lines (which match is asked is a guess) or on none."""
+    asked = _ASKS_SIDE_SCORE.match(" ".join(query.split()))
+    texts = _plain_texts(state)
+    if asked is None or len(texts) != 1:
+        return None
+    side = " ".join(asked.group("side").split()).lower()
+    side = side[4:] if side.startswith("the ") else side
+    lines = texts[0].split("\n")
+    scores = [(number, _SCORE_LINE.match(line)) for number, line in enumerate(lines, 1)]
+    played = [(number, m) for number, m in scores if m is not None]
+    header = lines[played[0][0] - 2] if played and played[0][0] >= 2 else ""
+    if len(played) < 2 or (header.strip() and aligned_table([header, *(m.group(0) for _, m in played)]) is not None):
+        return None  # 'Name Age City Score' over 'Ann 34 York 12': a table's rows, read by its header
+    found = []
+    for number, m in played:
+        pairs = [("a", "x"), ("b", "y")] if m.group("a") else [("c", "z"), ("d", "w")]
+        found += [(m.group(n), m.group(0).strip(), number) for name, n in pairs if m.group(name).lower() == side]
+    if len(found) != 1:
+        return None
+    return found[0]
+
+
 def result_sides_count(state: dict[str, Any], query: str) -> str | None:
     """How many players (teams) took part, by the one text whose every list item is a match result ('- Dev Patel
     beat Chris Lang 3-0', `_RESULT_LINE`): the distinct names on the two sides of those items played, each once,
@@ -11962,6 +12093,12 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
     # a key's stop word ('name' of SRV_NAME) is named when the question writes it too: "What is the server name?"
     written = asked | {stem(w) for w in _WORD.findall(query.lower())}
     negated = {stem(w) for w in re.findall(r"(?i)\bnon[- ]?([a-z]{3,})", query)}  # "non-system": keys without it
+    # a hyphened word names a key by its parts ("non-interactive": NON_INTERACTIVE_TIMEOUT), and the unit a "how
+    # many" counts in ("How many seconds ...") is the value's, no word its key or comments need write (audit 88r)
+    hyphened = {stem(w): {stem(part) for part in w.split("-")} for w in _WORD.findall(query.lower()) if "-" in w}
+    asked |= {part for parts in hyphened.values() for part in parts if part not in ENGLISH_STOPWORDS}
+    counted = re.match(r"(?i)\s*how\s+(?:many|much)\s+(\w+)", query)
+    unit = {stem(counted.group(1).lower())} if counted and counted.group(1).lower() in _UNIT_WORDS else set()
     verbatim = {w.lower() for w in _WORD.findall(query) if "_" in w}  # a key of several parts, as the file writes it
     found: dict[str, tuple[str, str, int]] = {}
     named: dict[str, int] = {}  # key: how many of its words the question names
@@ -12022,10 +12159,16 @@ def setting_value(state: dict[str, Any], query: str) -> tuple[str, str, int] | N
             said = {stem(w) for w in _WORD.findall(_comments_above(text, match.start()).lower())}
             said |= {stem(w) for w in _WORD.findall(_header_block_at(text, match.start()).lower())}
             said |= {stem(w) for w in _WORD.findall(_group_comment(text, match.start()).lower())}
-            if not asked - {stem(w) for w in words} - _SETTING_FRAME <= said:
+            covered = {stem(w) for w in words} | _SETTING_FRAME | unit | said
+            for whole, parts in hyphened.items():  # "non-system" said whole, or each part named or said
+                if whole in covered or parts <= covered:
+                    covered |= parts | {whole}
+            if not asked <= covered:
                 continue
-            if negated & {stem(w) for w in words}:
-                continue  # "the last UID for non-system users" is not LAST_SYSTEM_UID
+            if any(stem(w) in negated and (i == 0 or words[i - 1].lower() != "non") for i, w in enumerate(words)):
+                # "the last UID for non-system users" is not LAST_SYSTEM_UID; but NON_INTERACTIVE_TIMEOUT writes
+                # the whole "non-interactive" and is the key asked (audit 88r v11)
+                continue
             found[key] = setting
             named[key] = len(words)
         if not found and commented:  # each default under its own comments (uncommented files share one block)
@@ -12384,15 +12527,33 @@ def _described_setting(
 def _setting_at(match: re.Match[str], text: str, kind: str) -> tuple[str, str, int] | None:
     """(value, line, line number) of a setting line, or None when its value is no answer: over four words, or no
     number for a "how many" question. A value set to nothing is said so, as the line writes it (`QUOTAUSER=""`:
-    '"" (empty)'; `hook =`: 'empty'), never as a blank answer line (audit 88a v05)."""
+    '"" (empty)'; `hook =`: 'empty'), never as a blank answer line (audit 88a v05); but a key whose value goes on
+    on the indented lines below it (setup.cfg's `install_requires =`, tox.ini's `deps =`) has those lines as its
+    value, one item a line (`_continued`, audit 88r v14, v15)."""
     written = match.group(2).strip()
     if written in ("=", ":"):  # "hook =": the key, blanks, then its sign and nothing (the sign is no value)
         written = ""
+    line = match.group(0).strip()
+    items = [] if written else _continued(text, match.end())
+    if items:
+        written, line = ", ".join(items), f"{line} {' '.join(items)}"
     value = _unquoted(written)
     if len(value.split()) > 4 or (kind in ("number", "numeral") and not re.search(r"\d", value)):
         return None
     value = value or (f"{written} (empty)" if written else "empty (no value after the key)")
-    return value, match.group(0).strip(), text.count("\n", 0, match.start()) + 1
+    return value, line, text.count("\n", 0, match.start()) + 1
+
+
+def _continued(text: str, end: int) -> list[str]:
+    """The indented lines right below a setting's line that ends at `end` (an INI value continued), stripped, its
+    comment lines aside; [] when the next line is not indented (a blank line, another key)."""
+    items: list[str] = []
+    for line in text[end:].split("\n")[1:]:
+        if not line.strip() or not line[:1].isspace():
+            break
+        if not line.lstrip().startswith(("#", ";")):
+            items.append(line.strip().rstrip(",").strip())  # "    .git," of a list written with commas too
+    return [item for item in items if item]
 
 
 # --- options: a manual's `-n, --quiet` entries -----------------------------------------------------------------
@@ -12607,10 +12768,45 @@ _NUMBERED_PARTS = re.compile(
 are numbered?". The parts are those the text numbers itself, never its paragraphs or list items as cut."""
 _OF_THE_WHOLE = re.compile(
     r"(?i)\s+(?:(?:does|do)\s+(?:the|this|it)(?:\s+\w+)?\s+(?:have|contain|list)|are\s+there(?:\s+in\s+(?:the|this)"
-    r"\s+\w+)?|(?:are|is)\s+(?:in|listed\s+in)\s+(?:the|this)\s+\w+)\s*[?.!]*\s*$"
+    r"\s+\w+)?|(?:are|is)\s+(?:in|listed\s+in)\s+(?:the|this)\s+\w+)(?:\s+(?:in\s+(?:total|all)|altogether|overall))?"
+    r"\s*[?.!]*\s*$"
 )
 """The rest of a count of parts that asks of the whole text and nothing else: "... does the license have?",
 "... are there?", "... are in the document?"."""
+_HEADING_PARTS = frozenset("sections parts chapters articles".split())
+"""Parts that are a text's headings, never the items of a list under one (audit 88r v03, v04)."""
+_PART_NOUNS = frozenset(
+    "section part chapter article clause paragraph step rule item point condition provision schedule appendix "
+    "unit module lesson stage phase".split()
+)
+"""The words a heading numbers its part with ("Section 2: Installation", "Part 3 - Gym", "Step 4."): each is a mark
+of the noun it names."""
+_ORDINALS = (
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen twenty"
+).split()
+_ROMAN = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii", "xiii", "xiv", "xv", "xvi", "xvii"]
+_WORD_MARK = re.compile(
+    r"^(?P<indent>[ \t]*)(?:#+[ \t]*)?(?P<word>[A-Za-z]+)[ \t]+(?P<mark>(?P<bare>\d{1,3}|[A-Za-z]|[IVX]{2,5}|"
+    rf"(?i:{'|'.join(_ORDINALS)})))"
+    r"(?:[ \t]*(?:[:.)]|[-–—](?=[ \t]))(?!\d)[ \t]*\S.*|[ \t]*[:.]?[ \t]*)$"
+)
+"""A heading that numbers its part with a word: "Section 1: Introduction", "## Part 2 - Pool", "Chapter 3", "Step
+4) Rinse", "Part II: Pool", "Chapter Three: Leave"; "Section 1.2 ..." (a sub-part) and "Part 2 of the form ..."
+(prose) are none."""
+
+
+def _heading_number(mark: str, lettered: bool) -> str:
+    """A heading's mark as a number or letter (`numbered_parts` reads '1', 'a'): "II" -> '2', "Three" -> '3'; "I"
+    is 1 when numbers are asked, the letter i when letters are."""
+    low = mark.lower()
+    if low in _ORDINALS:
+        return str(_ORDINALS.index(low) + 1)
+    if mark.isupper() and low in _ROMAN and not (lettered and len(low) == 1):
+        return str(_ROMAN.index(low) + 1)
+    return low
+
+
 _PART_MARK = re.compile(
     r"^(?P<indent>[ \t]*)(?:#+[ \t]*)?(?:(?P<word>[A-Za-z]+)[ \t]+)?"
     r"(?P<mark>\((?P<paren>\d{1,3}|[a-z])\)|(?P<bare>\d{1,3}|[a-z])(?:\.(?!\d)|\)))[ \t]+\S"
@@ -12631,14 +12827,28 @@ def numbered_parts(state: dict[str, Any], query: str, *, said: bool = True) -> t
     asked = _NUMBERED_PARTS.match(query)
     if asked is None or (said and not (asked.group(1) or asked.group(3))):
         return None
-    if not said and not _OF_THE_WHOLE.match(query, asked.end()):
-        return None  # "How many clauses mention fees?": a condition of its own, no count of the whole text's parts
+    if not re.fullmatch(r"\s*[?.!]*\s*", query[asked.end() :]) and not _OF_THE_WHOLE.match(query, asked.end()):
+        # "How many clauses mention fees?", "How many numbered items cost more than £5?": a condition of its own,
+        # no count of the whole text's parts (audit 88r v01, v02)
+        return None
     noun = asked.group(2).lower()
     lettered = (asked.group(1) or asked.group(3) or "").lower() == "lettered"
     runs = []
+    headed = False  # a source whose parts are headings other than the run's: its list is no part the noun names
     for name, text in ((src[0], src[1]) for src in state["sources"] if isinstance(src[1], str)):
         marks = []  # (indentation, mark as written, mark, line number)
+        worded = []  # (mark as written, mark, line number) of the headings the noun's word numbers
+        headings = 0
         for number, line in enumerate(text.split("\n"), 1):
+            heading = _WORD_MARK.match(line)
+            word = heading.group("word").lower() if heading else ""
+            if heading is not None and word in _PART_NOUNS:
+                headings += 1
+                mark = _heading_number(heading.group("bare"), lettered)
+                if noun.startswith(word) and mark.isdigit() != lettered:
+                    worded.append((line.strip(), mark, number))
+                continue  # "Section 2: Installation" numbers a section, never a list item
+            headings += line.lstrip().startswith("#")
             found = _PART_MARK.match(line)
             if found is None:
                 continue
@@ -12654,17 +12864,21 @@ def numbered_parts(state: dict[str, Any], query: str, *, said: bool = True) -> t
                 written[0] + written[-1] if written[0] == "(" else written[-1]
             )
             marks.append((len(found.group("indent").expandtabs()), style, written, mark, number))
-        if marks:
+        if worded:  # "Section 1:" to "Section 4:" are the sections, whatever lists lie under them
+            runs.append((name, worded))
+        elif marks:
             # the outermost: the least indentation, and there the style of its first mark ("(1)" inside "1." is
             # a clause's own list)
             least = min(mark[0] for mark in marks)
             style = next(mark[1] for mark in marks if mark[0] == least)
             runs.append((name, [mark[2:] for mark in marks if mark[:2] == (least, style)]))
+            # a list under headings ("Part 1: General" over "1. Members must sign in."): its items are no sections
+            headed |= noun in _HEADING_PARTS and headings >= 2 and not style.startswith("#")
     if not runs:
         return None
     lines = {(name, number) for name, run in runs for *_, number in run}
     units = [u for u in state["units"] if (u["source"], u.get("line")) in lines]
-    if len(runs) == 1:
+    if len(runs) == 1 and not headed:
         run = runs[0][1]
         want = [chr(ord("a") + i) if lettered else str(i + 1) for i in range(len(run))]
         if len(run) >= 2 and [mark for _, mark, _ in run] == want:
@@ -14671,6 +14885,16 @@ _PHRASE_WORDS = frozenset(
 over lines, never a table's header of one name a word (audit 88g v15-v17)."""
 
 
+_TITLE_NOUNS = frozenset(
+    "results fixtures standings rankings scoreboard roundup round-up highlights schedule timetable summary "
+    "report overview".split()
+)
+"""Nouns that end a title over lines ('Spring Football League Results'), never a header's last column name."""
+_COLUMN_NAME = 6
+"""Letters at most of each word of a header of one-word names over lines of names and numbers in turn ('Name Age
+City Score'); a longer word ('Football') is a title's."""
+
+
 def _word_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
     """(header, rows) of a table whose header puts one blank between two of its names ('Pos Team    P  W  L  Pts',
     audit 87 v14), when the header has 4+ words and no digit and every line below has a digit. Lined up by runs of
@@ -14699,11 +14923,19 @@ def _word_table(block: list[str]) -> tuple[list[str], list[list[str]]] | None:
     if sentence_case or any(w in _PHRASE_WORDS for w in words):
         return None  # a title, not names
     cells = [w.lower() for row in rows for w in row]
-    if any(cell in _PHRASE_WORDS for cell in cells):
+    if len(rows) < 2 or any(cell in _PHRASE_WORDS for cell in cells):
         return None  # '9am to 5pm': a phrase cut into columns
     numbers = [[bool(re.match(r"[-−+]?\d", row[i])) for row in rows] for i in range(len(header))]
     if any(len(set(column)) > 1 for column in numbers) or not any(all(column) for column in numbers):
         return None  # a column of numbers and words: its cells are no one column's values
+    if words[-1] in _TITLE_NOUNS:
+        return None  # 'Spring Football League Results': a title names what the lines are, a header their columns
+    kinds = [column[0] for column in numbers]
+    scores = all(a != b for a, b in itertools.pairwise(kinds)) and kinds.count(False) >= 2
+    if scores and max(len(w) for w in header) > _COLUMN_NAME:
+        # 'Arsenal 3 Chelsea 1' under a title of long words: score lines, a name and its number twice, not a
+        # table's columns ('Name Age City Score' over 'Ann 34 York 12' is; audit 88r v07)
+        return None
     return header, rows
 
 
@@ -14789,6 +15021,11 @@ def aligned_rows_count(state: dict[str, Any], query: str) -> str | None:
             if aligned_table([line, *rows]) is None:  # read by the header's columns: blank last cells are rows too
                 cut = next((i for i, below in enumerate(rows) if len(_aligned_cells(below)) != len(header)), len(rows))
                 rows = rows[:cut]
+            named = [c for below in rows for c in _aligned_cells(below) if not re.search(r"\d", c)]
+            if any(re.search(rf"(?i)(?<!\w){re.escape(c)}(?!\w)", m.group(2)) for c in named):
+                # "How many away wins did Leeds United have?": a row and a column named, a cell to look up, never
+                # a count of the rows (audit 88r v08, v09)
+                return None
             rows = [" ".join(below.split()) for below in rows]
             headed = {stem(w) for cell in header for w in _WORD.findall(cell.lower())}
             if len(rows) >= 2 and (noun <= _ROW_NOUNS or noun <= headed):
@@ -15213,9 +15450,20 @@ def _guided_answer(
         report.append("a count of the text's numbered parts, answered by code")
         return {"answer": parts[0], "found": True, "kind": "count", "report": "\n".join(report)}
     if parts is not None and parts[1]:  # numbered, but in no one run from 1: the parts are quoted for the user
-        why = "the text's numbered parts run in no one sequence from 1: a gap, a restart or several sources"
+        why = (
+            "the numbered parts run in no one sequence from 1 of what is asked: a gap, a restart, several sources "
+            "or a list under headings"
+        )
         report.append(f"a count of the text's numbered parts: {why}; the numbered units are quoted")
         return _evidence(parts[1][:QUOTED_ROWS], report, why)
+    looked_up = row_column_cell(state, query)
+    if looked_up is not None:  # "How many away wins did Leeds United have?" over a table (audit 88r v08, v09)
+        value, row = looked_up
+        report.append(f"a row and a column the question names: their cell, read by code ({row['where']})")
+        return _answered(f"{value}\nFrom [{row['where']}] {row['text']}", report)
+    scored = side_score(state, query)
+    if scored is not None:  # "How many goals did Everton score?" over 'Leeds 0 Everton 2' (audit 88r v07)
+        return _line_answer(*scored, "one side's number on the one line of scores that names it", report)
     counted = count_answer(state, query)
     if counted is not None:
         report.append(f"counting question, answered by code ({time.perf_counter() - started:.3f} s)")
