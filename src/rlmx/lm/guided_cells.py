@@ -4141,6 +4141,17 @@ def _label_keys(word: str) -> set[str]:
     return keys
 
 
+def _relabelled_reading(reply: str, second: str, text: str, query: str) -> str | None:
+    """The amount under the label the question names, where both readings, refused as they stand (an amount of
+    the line not tied to the question's words: "£2" of "Ferry: Adult £2, Child £1" for the ferry's child fare), are
+    the same amount of another label of the line: the reading is right about the line and wrong about the label.
+    None unless `_amount_of_the_asked_label` gives one amount for it."""
+    first, again = reply.strip(), second.strip()
+    if not first or first != again or first not in text:
+        return None
+    return _amount_of_the_asked_label(first, text, query) or None
+
+
 def _amount_of_the_asked_label(span: str, text: str, query: str) -> str | None:
     """The amount, as written, that the unit's line gives under the label the question names, where the reading
     `span` is the amount of another label of it: "What is the low on Wednesday?" over "Wed: High −4°C, Low −9°C"
@@ -15900,6 +15911,10 @@ def _guided_answer(
             # a record's other column (its key, "AD"): the column the question names answers, in the same row
             report.append(f"  the reading is not in the column the question asks for: that column's {cell!r}")
             span = cell
+        if span is None and check is None:
+            span = check = _relabelled_reading(reply, second, unit["text"], query)
+            if span is not None:  # both readings gave one amount of the line that is another label's (v12 of 88r)
+                report.append(f"  both readings are the amount of a label the question names less: {span!r}")
         labelled = _amount_of_the_asked_label(span, unit["text"], query) if span is not None and check else None
         if labelled is not None:
             # "Tue: High -1°C, Low -6°C": the reading is another label's amount of the line (audit 88g v19)
