@@ -2006,6 +2006,11 @@ FOUND, the absent "often" outweighing the three words held (audit 81, a newcomer
 
 _LONE_LETTER = re.compile(r"(?<![\w.'’-])([^\W\d_])(?![\w'’-]|\.\w)")
 """A letter written as a word of its own, not one of a dotted abbreviation ("e.g.", "U.S."): sed's `d` command."""
+_QUOTED_LETTER = re.compile(r"(?<!\w)[\"“'‘]([^\W\d_])[\"”'’](?!\w)")
+"""A letter in quotes ("the 'r' and 'R' commands"), a term as a lone letter is."""
+_QUOTED_PHRASE = re.compile(r"(?<!\w)[\"“«„'‘](?!\s)([^\"”»“'’]{2,80}?)(?<!\s)[\"”»“'’](?!\w)")
+"""A phrase in quotes: opened after no letter and closed before none, with no space inside either quote, so the
+text between two quoted items ("'r' and 'R'": " and ") is no phrase."""
 
 _DURATIONS = (
     "ms msec millisecond s sec secs second seconds min mins minute minutes h hr hrs hour hours "
@@ -2175,7 +2180,7 @@ def search_terms(query: str) -> list[str]:
     if opening and _opens_with_a_request(query):  # "List the users ...": the verb asks, names nothing
         query = query[opening.end() :]
     foreign = is_foreign(query)
-    phrases = [p.lower().strip() for p in re.findall(r"[\"“«„'‘]([^\"”»“'’]{2,80})[\"”»“'’]", query)]
+    phrases = [p.lower().strip() for p in _QUOTED_PHRASE.findall(query)]
     # a name in capitals ("LATIN SMALL LETTER E WITH ACUTE") is searched as one phrase, its short words included
     phrases += _caps_phrases(query)
     # a version or a dotted number is one term: "27.04" is not "27" in one date and "04" in another
@@ -2195,7 +2200,7 @@ def search_terms(query: str) -> list[str]:
     stop = STOPWORDS if foreign else ENGLISH_STOPWORDS
     # a one-digit number names something ("protocol version 5"), and so does a letter standing alone that is no
     # English word ("the d command", "the x key", "vitamin C"); the letters of "e.g." or "U.S." name nothing
-    letters = {_bare(m.group(1)) for m in _LONE_LETTER.finditer(query)}
+    letters = {_bare(m.group(1)) for m in (*_LONE_LETTER.finditer(query), *_QUOTED_LETTER.finditer(query))}
     terms = [w for w in words if (len(w) >= 2 or w.isdigit() or _CJK.search(w) or w in letters) and w not in stop]
     terms = terms or [w for w in words if w not in stop] or words
     seen: dict[str, None] = {}
