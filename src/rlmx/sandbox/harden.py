@@ -27,6 +27,7 @@ import _socket
 import _thread
 import ctypes
 import errno
+import itertools
 import os
 import resource
 import stat
@@ -373,10 +374,11 @@ REPORTS_CLOSING_MOST = 64
 are closed): a closer blocked by one descriptor's close must not let a run fill the host's descriptor table."""
 REPORTS_SPARE_DESCRIPTORS = 64
 """Descriptors a drain leaves the host, beyond room for a full message (`_REPORT_FDS_MOST`)."""
-_received: dict[int, tuple[int, int]] = {}
+_received: dict[int, tuple[int, int, int]] = {}
 """Every descriptor received from a report socket and not yet closed, kept or refused: descriptor -> (device,
-inode) (under `_reports_count_lock`). Not the host's own files (`rundir._own_unlinked`): a process that sent an
-unlinked file on /dev/shm must not have it counted as the host's context (audit 88x2 v01)."""
+inode, receipt number) (under `_reports_count_lock`). Not the host's own files (`rundir._own_unlinked`): a process
+that sent an unlinked file on /dev/shm must not have it counted as the host's context (audit 88x2 v01)."""
+_receipts = itertools.count()
 _closing: Any = None
 """The queue of the closer thread (`_close_later`), started on first use."""
 
@@ -385,7 +387,22 @@ def received_files() -> dict[int, tuple[int, int]]:
     """The descriptors this process holds that a report socket brought (descriptor -> (device, inode)): none of
     them is the host's own file."""
     with _reports_count_lock:
-        return dict(_received)
+        return {fd: (device, inode) for fd, (device, inode, _) in _received.items()}
+
+
+def _close_received(fd: int) -> None:
+    """Close a received descriptor, then drop its record if no later receipt took its number meanwhile. Dropped
+    before the close, the record was gone while the descriptor was still open, and `rundir._own_unlinked` could
+    count the sender's file as the host's own in that window (a flaky test found it)."""
+    with _reports_count_lock:
+        entry = _received.get(fd)
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+    with _reports_count_lock:
+        if entry is not None and _received.get(fd) == entry:  # the receipt number tells a reuse apart
+            del _received[fd]
 
 
 def _close_later(fd: Any, owner: MemoryReports | None = None) -> None:
@@ -408,15 +425,12 @@ def _closer(closing: Any) -> None:
     while True:
         fd, owner = closing.get()
         if isinstance(fd, int):
-            with _reports_count_lock:  # before the close: after it, the number may name another file
-                _received.pop(fd, None)
-        try:
-            if isinstance(fd, int):
-                os.close(fd)
-            else:
+            _close_received(fd)
+        else:
+            try:
                 fd.close()
-        except OSError:
-            pass
+            except OSError:
+                pass
         if owner is not None:
             with _reports_count_lock:
                 owner._closing -= 1
@@ -577,7 +591,8 @@ class MemoryReports:
                 except OSError:
                     info = None
                 infos.append(info)
-                _received[fd] = (info.st_dev, info.st_ino) if info is not None else (-1, -1)
+                device, inode = (info.st_dev, info.st_ino) if info is not None else (-1, -1)
+                _received[fd] = (device, inode, next(_receipts))
         kept = -1
         started = _unexeced(sender) if sender > 0 else ""
         for fd, info in zip(fds, infos, strict=True):
@@ -632,9 +647,8 @@ class MemoryReports:
         held = self._held.pop(pid, None)
         if held is not None:
             with _reports_count_lock:
-                _received.pop(held[0], None)
                 _reports_held[0] -= 1
-            os.close(held[0])  # checked to be a proc file when received: its close does not block
+            _close_received(held[0])  # checked to be a proc file when received: its close does not block
 
     def close(self) -> None:
         with self._lock:

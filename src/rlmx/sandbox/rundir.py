@@ -476,6 +476,9 @@ def _own_unlinked() -> dict[tuple[int, int], int]:
     (device, inode) -> blocks. Not those a worker's process sent it over a memory report socket
     (`harden.received_files`): they are the worker's (audit 88x2 v01, 300 MB on /dev/shm hidden so)."""
     held: dict[tuple[int, int], int] = {}
+    # read before the scan as well as after it: the closer thread may close a received descriptor (and drop its
+    # record) between the two, while the scan still lists it
+    before = harden.received_files()
     try:
         descriptors = os.listdir("/proc/self/fd")
     except OSError:
@@ -488,9 +491,9 @@ def _own_unlinked() -> dict[tuple[int, int], int]:
             continue
         if stat.S_ISREG(info.st_mode) and info.st_nlink == 0 and fd.isdigit():
             found.append((int(fd), (info.st_dev, info.st_ino), info.st_blocks * 512))
-    received = harden.received_files()  # after the scan: a descriptor received meanwhile is listed by now
+    after = harden.received_files()  # after the scan: a descriptor received meanwhile is listed by now
     for number, key, nbytes in found:
-        if received.get(number) != key:
+        if before.get(number) != key and after.get(number) != key:
             held[key] = nbytes
     return held
 
