@@ -10444,10 +10444,7 @@ _ENTRANT_NOUNS = _WHO_COLUMN | frozenset(
 """Nouns a results table's every row is one of: a count of them counts the rows, no narrower set."""
 _NON_STARTER = re.compile(r"(?i)^\s*(?:dns|did\s+not\s+start|non-?starter|withdrawn|withdrew|wd|scr(?:atched)?)\s*$")
 """A results table's place cell of an entrant who never started: no one who ran, raced or took part."""
-_SEX_BY_STEM = {
-    **{stem(w): "F" for w in "f w female females woman women lady ladies girl girls".split()},
-    **{stem(w): "M" for w in "m male males man men gentleman gentlemen boy boys".split()},
-}
+_SEX_BY_STEM = {stem(word): "M" if sex == "male" else "F" for word, sex in _SEX_OF.items()}
 """A sex a question's noun ('women') or a table's cell ('F', 'Female') names."""
 
 
